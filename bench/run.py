@@ -1,0 +1,15 @@
+"""Run every benchmark (``make bench``). Each prints its figures, its peer and its target."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = ["bench_context.py"]
+
+if __name__ == "__main__":
+    for name in BENCHMARKS:
+        print(f"== {name}")
+        subprocess.run([sys.executable, str(HERE / name), *sys.argv[1:]], check=True)

@@ -1,0 +1,1 @@
+"""The ``mios`` command line: thin commands that parse, call one handler and render."""

@@ -1,0 +1,108 @@
+"""Rich renderings of context summaries for people (scripts use ``--json``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from mios.cli.output import stdout
+from mios.context.store import ChangeRecord
+
+
+def render_init(root: Path, summary: dict[str, Any]) -> None:
+    name = summary["workspace"]["config"]["workspace"]["name"]
+    stdout.print(f"Wrote the example workspace [bold]{name}[/] to {root}")
+    stdout.print(f"Loaded it as context version {summary['version']}.\n")
+    render_context(summary, None)
+    stdout.print(f"\nNext: mios -w {root} context show")
+
+
+def render_context(summary: dict[str, Any], record: ChangeRecord | None) -> None:
+    config = summary["workspace"]["config"]
+    info, objective, brand = config["workspace"], config["objective"], config["brand"]
+    stdout.print(f"[bold]{info['name']}[/]  context version {summary['version']}")
+    if record is not None:
+        stdout.print(
+            f"written {record.at:%Y-%m-%d %H:%M} UTC by {record.actor}: {record.reason}",
+            markup=False,
+        )
+    guardrails = ", ".join(
+        f"{g['kpi']} {'<=' if g['max'] is not None else '>='} "
+        f"{g['max'] if g['max'] is not None else g['min']}"
+        for g in objective["guardrails"]
+    )
+    stdout.print(
+        f"\nObjective: {objective['primary_kpi']} target {objective['target']:,} over "
+        f"{objective['horizon_days']} days; guardrails: {guardrails or 'none'}",
+        markup=False,
+    )
+    stdout.print(
+        f"Brand: {brand['name']}; {len(brand['claims'])} substantiated claims, "
+        f"{len(brand['banned_terms'])} banned terms, voice: {', '.join(brand['voice']['tone'])}",
+        markup=False,
+    )
+
+    customers = summary["customers"]
+    count = customers["count"]
+    regions = ", ".join(f"{k} {v / count:.0%}" for k, v in customers["regions"].items())
+    consent = ", ".join(f"{k} {v:.0%}" for k, v in customers["consent_granted_share"].items())
+    stdout.print(
+        f"Customers: {count:,} ({regions or 'none'}); {customers['suppressed']:,} suppressed",
+        markup=False,
+    )
+    stdout.print(f"Consent granted: {consent}", markup=False)
+
+    budgets = Table(title="Budgets", title_justify="left")
+    for column in ("channel", "period", "budget", "committed", "spent", "available"):
+        budgets.add_column(column, justify="left" if column in ("channel", "period") else "right")
+    for b in summary["budgets"]:
+        budgets.add_row(
+            b["channel"],
+            b["period"],
+            *(
+                f"{float(b[k]):,.2f} {b['currency']}"
+                for k in ("budget", "committed", "spent", "available")
+            ),
+        )
+    stdout.print(budgets)
+
+    segments = Table(title="Segments", title_justify="left")
+    segments.add_column("segment")
+    segments.add_column("name")
+    segments.add_column("customers", justify="right")
+    names = {s["id"]: s for s in config["segments"]}
+    for segment_id, size in summary["segments"].items():
+        sensitive = " (sensitive)" if names[segment_id]["sensitive"] else ""
+        segments.add_row(segment_id, names[segment_id]["name"] + sensitive, f"{size:,}")
+    stdout.print(segments)
+
+    history = summary["history"]
+    offers = summary["workspace"]["offers"]
+    stdout.print(f"Offers: {len(offers)} ({', '.join(o['id'] for o in offers)})", markup=False)
+    if history["weeks"]:
+        stdout.print(
+            f"Channel history: {history['weeks']} weeks x {len(history['channels'])} channels, "
+            f"{history['first_week']} to {history['last_week']}",
+            markup=False,
+        )
+    stdout.print(
+        f"Policies: {summary['policies']} rules; playbooks: "
+        f"{', '.join(summary['playbooks']) or 'none'}; learnings: {summary['learnings']}",
+        markup=False,
+    )
+
+
+def render_history(records: list[ChangeRecord]) -> None:
+    table = Table(title="Context versions", title_justify="left")
+    for column in ("version", "at (UTC)", "actor", "reason", "changed"):
+        table.add_column(column)
+    for r in records:
+        changed = ", ".join(
+            f"{k.replace('_', ' ')} {v:,}" for k, v in r.summary.items()
+        ) or ", ".join(r.parts)
+        if "workspace" in r.parts:
+            changed = ", ".join(filter(None, ["workspace", changed]))
+        table.add_row(str(r.version), f"{r.at:%Y-%m-%d %H:%M:%S}", r.actor, r.reason, changed)
+    stdout.print(table)

@@ -1,0 +1,96 @@
+"""Read YAML and remember the line of every key and list item, so errors can point at them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mios.errors import WorkspaceError
+
+PathKey = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    file: str
+    data: Any
+    lines: dict[PathKey, int]
+
+    def line_of(self, path: Sequence[str | int]) -> int | None:
+        """The line of the deepest part of ``path`` that exists in the file."""
+        key = tuple(path)
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            key = key[:-1]
+        return None
+
+
+def read_yaml(path: Path, display: str | None = None) -> YamlDocument:
+    name = display or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WorkspaceError.at("file not found", file=name) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WorkspaceError.at(f"cannot read: {exc}", file=name) from exc
+    return parse_yaml(text, name)
+
+
+def parse_yaml(text: str, name: str) -> YamlDocument:
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return YamlDocument(name, {}, {})
+        lines: dict[PathKey, int] = {}
+        _index(node, (), lines, name)
+        data = loader.construct_document(node)
+        if data is None:  # a document of only "---" says nothing, like an empty file
+            data = {}
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or exc.context or "malformed YAML"
+        raise WorkspaceError.at(f"malformed YAML: {problem}", file=name, line=line) from exc
+    except yaml.YAMLError as exc:
+        raise WorkspaceError.at(f"malformed YAML: {exc}", file=name) from exc
+    finally:
+        loader.dispose()
+    return YamlDocument(name, data, lines)
+
+
+def _index(node: yaml.Node, path: PathKey, lines: dict[PathKey, int], name: str) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:
+                # PyYAML silently keeps the last one; a duplicated key is almost always a mistake.
+                raise WorkspaceError.at(
+                    f"key {key!r} appears twice",
+                    file=name,
+                    line=key_node.start_mark.line + 1,
+                    field=_dotted((*path, key)),
+                )
+            seen.add(key)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            _index(value_node, (*path, key), lines, name)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines[(*path, i)] = item.start_mark.line + 1
+            _index(item, (*path, i), lines, name)
+
+
+def _dotted(path: Sequence[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+dotted = _dotted

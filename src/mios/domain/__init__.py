@@ -1,0 +1,1 @@
+"""Pure domain types and their behaviour: no I/O, no frameworks."""

@@ -1,0 +1,169 @@
+"""A ``Cycle`` is one pass of Plan → Execute → Measure → Optimize for one ``Playbook``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from mios.domain.clock import require_utc
+from mios.domain.policy import AutonomyMode, parse_autonomy
+from mios.domain.proposal import ActionKind
+from mios.errors import DomainError, IllegalTransition
+
+
+class CycleStage(StrEnum):
+    PLAN = "plan"
+    DECIDE = "decide"
+    REVIEW = "review"
+    EXECUTE = "execute"
+    MEASURE = "measure"
+    OPTIMIZE = "optimize"
+    DONE = "done"
+
+    @property
+    def order(self) -> int:
+        return list(CycleStage).index(self)
+
+
+@dataclass(eq=False)
+class Cycle:
+    """One pass of a playbook's loop, made on one snapshot. Identity is ``id``.
+
+    Stages only move forward. Skipping ahead is allowed, because a cycle with nothing selected
+    has nothing to review or execute and goes straight to measuring; going back or standing
+    still is not. ``stage_times`` records when each stage was entered.
+    """
+
+    id: str
+    playbook: str
+    number: int
+    snapshot_version: int
+    started_at: datetime
+    stage: CycleStage = CycleStage.PLAN
+    finished_at: datetime | None = None
+    proposal_ids: list[str] = field(default_factory=list)
+    action_ids: list[str] = field(default_factory=list)
+    stage_times: dict[CycleStage, datetime] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.started_at = require_utc(self.started_at, "started_at")
+        if self.finished_at is not None:
+            self.finished_at = require_utc(self.finished_at, "finished_at")
+        self.proposal_ids = list(self.proposal_ids)
+        self.action_ids = list(self.action_ids)
+        self.stage_times = {s: require_utc(t, f"{s} time") for s, t in self.stage_times.items()}
+        self.stage_times.setdefault(CycleStage.PLAN, self.started_at)
+        if not (self.id.strip() and self.playbook.strip()):
+            raise DomainError("a cycle needs an id and a playbook")
+        where = f"cycle {self.id}"
+        if self.number < 1:
+            raise DomainError(f"{where}: number must be >= 1")
+        if self.snapshot_version < 1:
+            raise DomainError(f"{where}: snapshot version must be >= 1")
+        if (self.stage is CycleStage.DONE) != (self.finished_at is not None):
+            raise DomainError(f"{where}: finished_at is set exactly when the stage is done")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Cycle) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    @property
+    def is_done(self) -> bool:
+        return self.stage is CycleStage.DONE
+
+    def advance(self, to: CycleStage, at: datetime) -> None:
+        if to.order <= self.stage.order:
+            raise IllegalTransition(f"cycle {self.id}: cannot go from {self.stage} to {to}")
+        at = require_utc(at, "stage time")
+        if at < self.started_at:
+            raise DomainError(f"cycle {self.id}: {to} at {at} is before the cycle started")
+        self.stage = to
+        self.stage_times[to] = at
+        if to is CycleStage.DONE:
+            self.finished_at = at
+
+    def finish(self, at: datetime) -> None:
+        self.advance(CycleStage.DONE, at)
+
+
+_CRON_ITEM = re.compile(r"^(?:\*|(\d+)(?:-(\d+))?)(?:/(\d+))?$")
+#: (name, lowest, highest) of the five cron fields; day of week 0 and 7 are both Sunday.
+_CRON_FIELDS = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 0, 7),
+)
+
+
+def check_cron(expression: str) -> None:
+    """Raise ``DomainError`` unless ``expression`` is a numeric 5-field cron expression.
+
+    Each field is ``*``, ``n``, ``a-b``, any of those with ``/step``, or a comma list of them.
+    Names (``mon``, ``jan``) and macros (``@daily``) are not accepted: one spelling is enough.
+    """
+    parts = expression.split()
+    if len(parts) != len(_CRON_FIELDS):
+        raise DomainError(f"cadence {expression!r} must have 5 fields, got {len(parts)}")
+    for text, (name, low, high) in zip(parts, _CRON_FIELDS, strict=True):
+        for item in text.split(","):
+            match = _CRON_ITEM.match(item)
+            if match is None:
+                raise DomainError(f"cadence {expression!r}: {name} {item!r} is not a cron token")
+            first, last, step = (int(g) if g is not None else None for g in match.groups())
+            for number in (first, last):
+                if number is not None and not low <= number <= high:
+                    raise DomainError(
+                        f"cadence {expression!r}: {name} {number} is outside {low}-{high}"
+                    )
+            if first is not None and last is not None and first > last:
+                raise DomainError(f"cadence {expression!r}: {name} range {item!r} runs backwards")
+            if step == 0:
+                raise DomainError(f"cadence {expression!r}: {name} step must be >= 1")
+
+
+@dataclass(frozen=True)
+class Playbook:
+    """A recipe for cycles: which agents, how often, toward what, with what autonomy overrides.
+
+    ``autonomy_overrides`` maps an action kind to ``auto``, ``notify``, ``approve`` or ``forbid``
+    (as text, the way a playbook file says it); both are checked here. ``objective`` names a KPI
+    to serve instead of the workspace's primary one.
+    """
+
+    name: str
+    agents: tuple[str, ...]
+    cadence: str
+    objective: str | None = None
+    autonomy_overrides: dict[str, str] = field(default_factory=dict)
+    measurement_window_days: int = 7
+    experiment_holdout: float = 0.0
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "agents", tuple(self.agents))
+        object.__setattr__(self, "autonomy_overrides", dict(self.autonomy_overrides))
+        if not self.name.strip():
+            raise DomainError("a playbook needs a name")
+        where = f"playbook {self.name}"
+        if not self.agents or any(not a.strip() for a in self.agents):
+            raise DomainError(f"{where}: list at least one agent")
+        if len(set(self.agents)) != len(self.agents):
+            raise DomainError(f"{where}: an agent is listed twice")
+        check_cron(self.cadence)
+        if self.objective is not None and not self.objective.strip():
+            raise DomainError(f"{where}: objective must not be blank")
+        parse_autonomy(self.autonomy_overrides.items(), where)
+        if self.measurement_window_days < 1:
+            raise DomainError(f"{where}: measurement window must be at least one day")
+        if not 0 <= self.experiment_holdout <= 0.5:
+            raise DomainError(f"{where}: experiment holdout must be in [0, 0.5]")
+
+    def autonomy(self) -> dict[ActionKind, AutonomyMode]:
+        """The overrides, typed, for ``AutonomyMatrix.overridden``."""
+        return parse_autonomy(self.autonomy_overrides.items(), f"playbook {self.name}")

@@ -1,0 +1,120 @@
+"""The one exception tree of mios.
+
+Every error mios raises on purpose is a ``MiosError``. Foreign errors (YAML, pydantic,
+SQLAlchemy, the OS) are translated at the boundary with ``raise XError(...) from exc``, so a
+caller never has to know which library failed.
+
+    MiosError
+    ├── InputError                  bad input from a person or a file; CLI exit code 2
+    │   ├── WorkspaceError          a workspace file is missing, malformed or invalid
+    │   ├── CustomerImportError     a customers CSV has invalid rows (each one listed)
+    │   └── DomainError             a value breaks a domain rule (currency mix, bad rule ...)
+    │       ├── IllegalTransition   an Action moved along an edge its state machine lacks
+    │       └── BudgetExceeded      a commitment would overdraw the budget ledger
+    ├── ContextError                the shared context cannot do what was asked
+    │   ├── UnknownVersion          a snapshot version that was never written
+    │   └── VersionConflict         a write based on a version that is no longer the head
+    └── StorageError                the database cannot be reached or refused a write; exit 1
+
+``Location`` names the place at fault (file, line, field) so every message can point at it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where an input problem is: a file, optionally a line and a dotted field path."""
+
+    file: str | None = None
+    line: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        parts: list[str] = []
+        if self.file:
+            parts.append(self.file if self.line is None else f"{self.file}:{self.line}")
+        elif self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.field:
+            parts.append(self.field)
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input, at one place."""
+
+    location: Location
+    message: str
+
+    def __str__(self) -> str:
+        where = str(self.location)
+        return f"{where}: {self.message}" if where else self.message
+
+
+class MiosError(Exception):
+    """Base of every error mios raises on purpose."""
+
+
+class InputError(MiosError):
+    """Bad input from a person or a file. ``problems`` lists every place at fault."""
+
+    def __init__(self, message: str, problems: Sequence[Problem] = ()) -> None:
+        super().__init__(message)
+        self.problems: tuple[Problem, ...] = tuple(problems)
+
+    @classmethod
+    def at(
+        cls,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> InputError:
+        problem = Problem(Location(file, line, field), message)
+        return cls(str(problem), [problem])
+
+
+class WorkspaceError(InputError):
+    """A workspace file is missing, malformed or invalid."""
+
+
+class CustomerImportError(InputError):
+    """A customers CSV has invalid rows; ``problems`` names each line."""
+
+
+class DomainError(InputError):
+    """A value breaks a rule of the domain."""
+
+
+class IllegalTransition(DomainError):
+    """An Action was asked to move along an edge its state machine does not have."""
+
+
+class BudgetExceeded(DomainError):
+    """A commitment or spend would take a channel's budget below zero."""
+
+
+class ContextError(MiosError):
+    """The shared context cannot do what was asked."""
+
+
+class UnknownVersion(ContextError):
+    """A snapshot version that was never written."""
+
+
+class VersionConflict(ContextError):
+    """A write was based on a version that is no longer the head."""
+
+
+class StorageError(MiosError):
+    """The database cannot be reached, or refused a read or a write."""
+
+
+class NotFittedError(MiosError):
+    """An estimator was used before ``fit``."""

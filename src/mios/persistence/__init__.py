@@ -1,0 +1,1 @@
+"""SQLAlchemy adapters: tables, migrations and the SQL implementations of mios's ports."""

@@ -1,0 +1,107 @@
+"""The tables. Migrations (``migrations/versions``) create them; this module only describes
+them for queries, so the two must agree (a test compares them).
+
+Customers are versioned rows (``valid_from`` .. ``valid_to``, a half-open range of context
+versions; ``valid_to`` is NULL while the row is current), so any version can be read back.
+``customer_materializations`` caches the whole customer set of a version as columnar arrays,
+which is how a million customers load in well under a second.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from mios.domain.channel import CONSENT_CHANNELS
+
+metadata = MetaData()
+
+RowId = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements only INTEGER
+
+context_versions = Table(
+    "context_versions",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("parts", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("customer_count", Integer, nullable=False),
+)
+
+context_documents = Table(
+    "context_documents",
+    metadata,
+    Column("part", String(32), primary_key=True),
+    Column("version", Integer, ForeignKey("context_versions.version"), primary_key=True),
+    Column("body", Text, nullable=False),
+)
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("version", Integer, ForeignKey("context_versions.version"), nullable=False),
+    Column("body", Text, nullable=False),
+    Index("ix_ledger_entries_version", "version"),
+)
+
+learnings = Table(
+    "learnings",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("version", Integer, ForeignKey("context_versions.version"), nullable=False),
+    Column("learning_id", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Index("ix_learnings_version", "version"),
+)
+
+_consent_columns: list[Column[object]] = []
+for _channel in CONSENT_CHANNELS:
+    _consent_columns += [
+        Column(f"consent_{_channel}", String(16), nullable=False),
+        Column(f"basis_{_channel}", String(32), nullable=False),
+        Column(f"consented_at_{_channel}", BigInteger, nullable=True),  # epoch seconds, UTC
+    ]
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("row_id", RowId, primary_key=True, autoincrement=True),
+    Column("customer_id", String(64), nullable=False),
+    Column("valid_from", Integer, nullable=False),
+    Column("valid_to", Integer, nullable=True),
+    Column("region", String(32), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("suppressed", Boolean, nullable=False),
+    Column("suppression_reason", String(200), nullable=True),
+    *_consent_columns,
+    Column("attributes", Text, nullable=False),
+    Index("ix_customers_current", "customer_id", "valid_to"),
+    Index("ix_customers_valid_from", "valid_from"),
+    Index("ix_customers_valid_to", "valid_to"),
+)
+
+customer_materializations = Table(
+    "customer_materializations",
+    metadata,
+    Column("version", Integer, ForeignKey("context_versions.version"), primary_key=True),
+    Column("row_count", Integer, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+)
+
+CUSTOMER_COLUMNS: tuple[str, ...] = tuple(c.name for c in customers.columns if c.name != "row_id")
