@@ -13,25 +13,28 @@ Columns (header names, any order):
 from __future__ import annotations
 
 import csv
+import io
 import re
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
 import numpy as np
 
+from mios.bulk import csv_text_chunks, line_count, ordered_map, paused_gc, usable_cores
 from mios.context.spec import is_time_zone
 from mios.domain.categorical import Categorical
 from mios.domain.channel import CONSENT_CHANNELS
 from mios.domain.customer import BASIS_CODES, CONSENT_CODES, ConsentStatus, LawfulBasis
 from mios.domain.customer_table import CustomerTable
 from mios.errors import CustomerImportError, Location, Problem
-from mios.types import BoolArray, FloatArray, IntArray, StrArray
+from mios.types import BoolArray, CodeArray, FloatArray, IntArray, StrArray
 
 REQUIRED = ("customer_id", "region", "country", "time_zone")
-CHUNK_ROWS = 100_000
+CHUNK_CHARS = 8_000_000  # about 40,000 customers: enough work per piece to outweigh shipping it
+PARALLEL_FROM_BYTES = 32_000_000  # below this, starting worker processes costs more than it saves
 MAX_PROBLEMS = 1_000  # kept in full; beyond this only counted, so a broken file can't eat memory
 _ATTRIBUTE = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -67,6 +70,13 @@ class _Problems:
         if len(self.items) < MAX_PROBLEMS:
             self.items.append(Problem(Location(self.file, line, column), message))
 
+    def merge(self, other: _Problems) -> None:
+        self.count += other.count
+        self.bad_lines |= other.bad_lines
+        room = MAX_PROBLEMS - len(self.items)
+        if room > 0:
+            self.items.extend(other.items[:room])
+
     def add_rows(self, lines: IntArray, rows: BoolArray, column: str, message: str) -> None:
         for line in lines[rows]:
             self.add(int(line), column, message)
@@ -76,11 +86,11 @@ class _Problems:
 class _Chunk:
     lines: IntArray
     ids: StrArray
-    region: StrArray
-    country: StrArray
-    time_zone: StrArray
+    region: Categorical
+    country: Categorical
+    time_zone: Categorical
     suppressed: BoolArray
-    suppression_reason: StrArray
+    suppression_reason: Categorical
     consent_status: np.ndarray
     consent_basis: np.ndarray
     consent_at: np.ndarray
@@ -94,18 +104,24 @@ def read_customers_csv(
     skip_invalid: bool = False,
     display: str | None = None,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> CsvImport:
     """Validate the whole file; raise ``CustomerImportError`` listing every bad line, or, with
-    ``skip_invalid``, drop those lines and report them."""
+    ``skip_invalid``, drop those lines and report them.
+
+    Files over ``PARALLEL_FROM_BYTES`` are parsed on every usable core (``workers`` overrides).
+    """
     name = display or str(path)
     try:
         total = path.stat().st_size
         handle = path.open(encoding="utf-8-sig", newline="")  # Excel writes a BOM
     except OSError as exc:
         raise CustomerImportError.at(f"cannot open: {exc.strerror or exc}", file=name) from exc
-    with handle:
+    if workers is None:
+        workers = usable_cores() if total >= PARALLEL_FROM_BYTES else 1
+    with handle, paused_gc():
         try:
-            return _read(handle, name, total, skip_invalid, progress, lambda: _raw_text(path))
+            return _read(handle, name, total, skip_invalid, progress, workers, path)
         except UnicodeDecodeError as exc:
             raise CustomerImportError.at(f"not UTF-8 text ({exc.reason})", file=name) from exc
         except csv.Error as exc:
@@ -118,37 +134,32 @@ def _read(
     total: int,
     skip_invalid: bool,
     progress: Progress | None,
-    raw_text: Callable[[], RawText],
+    workers: int,
+    path: Path,
 ) -> CsvImport:
-    counter = _Counting(handle)
-    reader = csv.reader(counter)
-    header = next(reader, None)
-    if header is None:
+    header_line = handle.readline()
+    header = next(csv.reader([header_line]), None)
+    if header is None or not header_line.strip():
         raise CustomerImportError.at("the file is empty; expected a header row", file=name, line=1)
     header = [h.strip() for h in header]
     columns = _plan_columns(header, name)
     problems = _Problems(name)
     chunks: list[_Chunk] = []
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    width = len(header)
-    for row in reader:
-        if len(row) != width:
-            if row:  # a blank line is not a customer
-                problems.add(reader.line_num, None, f"expected {width} fields, got {len(row)}")
-            continue
-        rows.append(row)
-        lines.append(reader.line_num)
-        if len(rows) == CHUNK_ROWS:
-            chunks.append(_validate(rows, lines, columns, problems))
-            rows, lines = [], []
-            if progress:
-                progress(counter.consumed, total)
-    if rows:
-        chunks.append(_validate(rows, lines, columns, problems))
-    if progress:
+    jobs = (
+        _Job(text, first_line, columns, len(header), name)
+        for text, first_line in csv_text_chunks(handle, 1 + line_count(header_line), CHUNK_CHARS)
+    )
+    done = len(header_line)
+    for parsed in ordered_map(_parse, jobs, workers=workers):
+        problems.merge(parsed.problems)
+        if parsed.chunk is not None:
+            chunks.append(parsed.chunk)
+        done += parsed.chars
+        if progress:
+            progress(min(done, total), total)
+    if progress and done < total:  # characters undercount bytes for non-ASCII text
         progress(total, total)
-    table, line_numbers = _assemble(chunks, columns, raw_text)
+    table, line_numbers = _assemble(chunks, columns, lambda: _raw_text(path))
     valid = ~np.isin(line_numbers, np.fromiter(problems.bad_lines, dtype=np.int64))
     _check_duplicates(table.take(valid), line_numbers[valid], problems)
     if problems.count and not skip_invalid:
@@ -169,23 +180,46 @@ def _read(
     )
 
 
+@dataclass(frozen=True)
+class _Job:
+    text: str
+    first_line: int
+    columns: _Columns
+    width: int
+    file: str
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    chunk: _Chunk | None
+    problems: _Problems
+    chars: int
+
+
+def _parse(job: _Job) -> _Parsed:
+    """Parse and check one piece of the file (in a worker process for large files)."""
+    with paused_gc():
+        problems = _Problems(job.file)
+        reader = csv.reader(io.StringIO(job.text, newline=""))
+        rows: list[list[str]] = []
+        lines: list[int] = []
+        offset = job.first_line - 1
+        for row in reader:
+            line = offset + reader.line_num
+            if len(row) != job.width:
+                if row:  # a blank line is not a customer
+                    problems.add(line, None, f"expected {job.width} fields, got {len(row)}")
+                continue
+            rows.append(row)
+            lines.append(line)
+        chunk = _validate(rows, lines, job.columns, problems) if rows else None
+        return _Parsed(chunk, problems, len(job.text))
+
+
 def _short_rows(problems: _Problems, line_numbers: IntArray) -> int:
     """Rows rejected before validation (wrong field count) never reached a chunk."""
     in_chunks = np.isin(np.fromiter(problems.bad_lines, dtype=np.int64), line_numbers)
     return int(np.count_nonzero(~in_chunks))
-
-
-class _Counting:
-    """Counts characters handed to the CSV reader, for the progress bar."""
-
-    def __init__(self, handle: TextIO) -> None:
-        self._handle = handle
-        self.consumed = 0
-
-    def __iter__(self) -> Iterator[str]:
-        for line in self._handle:
-            self.consumed += len(line)
-            yield line
 
 
 @dataclass(frozen=True)
@@ -234,39 +268,53 @@ def _validate(
     columns: _Columns,
     problems: _Problems,
 ) -> _Chunk:
-    data = [np.asarray(col, dtype=np.str_) for col in zip(*rows, strict=True)]
+    """Check one chunk column by column. Text columns with few distinct values (regions,
+    consent) are dictionary-encoded and validated once per distinct value, not once per row."""
+    data = list(zip(*rows, strict=True))
     line_no = np.asarray(lines, dtype=np.int64)
     n = len(rows)
 
-    def col(name: str) -> StrArray | None:
+    def raw(name: str) -> Sequence[str] | None:
         i = columns.index.get(name)
-        return None if i is None else np.char.strip(data[i])
+        return None if i is None else data[i]
 
-    ids = col("customer_id")
-    region = col("region")
-    country = col("country")
-    zone = col("time_zone")
-    if ids is None or region is None or country is None or zone is None:
-        raise AssertionError("required columns are checked by _plan_columns")
+    def required(name: str) -> Sequence[str]:
+        values = raw(name)
+        if values is None:
+            raise AssertionError("required columns are checked by _plan_columns")
+        return values
+
+    ids = np.char.strip(np.asarray(required("customer_id"), dtype=np.str_))
     problems.add_rows(line_no, ids == "", "customer_id", "customer id is empty")
     problems.add_rows(line_no, np.char.str_len(ids) > 64, "customer_id", "longer than 64")
-    problems.add_rows(line_no, region == "", "region", "region is empty")
-    bad_country = ~np.isin(country, [c for c in np.unique(country) if _COUNTRY.match(str(c))])
-    problems.add_rows(line_no, bad_country, "country", "expected a 2-letter ISO country code")
-    bad_zone = ~np.isin(zone, [z for z in np.unique(zone) if is_time_zone(str(z))])
-    problems.add_rows(line_no, bad_zone, "time_zone", "expected an IANA time zone")
-
-    suppressed = np.zeros(n, dtype=np.bool_)
-    if (flags := col("suppressed")) is not None:
-        lowered = np.char.lower(flags)
-        suppressed = np.isin(lowered, list(_TRUE))
-        bad = ~(suppressed | np.isin(lowered, list(_FALSE)))
-        problems.add_rows(line_no, bad, "suppressed", "expected true or false")
-    reason = col("suppression_reason")
-    reason = np.full(n, "", dtype=np.str_) if reason is None else reason
+    region = _Encoded(required("region"))
+    problems.add_rows(line_no, region.rows_where(lambda v: v == ""), "region", "region is empty")
+    country = _Encoded(required("country"))
     problems.add_rows(
         line_no,
-        (reason != "") & ~suppressed,
+        country.rows_where(lambda v: not _COUNTRY.match(v)),
+        "country",
+        "expected a 2-letter ISO country code",
+    )
+    zone = _Encoded(required("time_zone"))
+    problems.add_rows(
+        line_no,
+        zone.rows_where(lambda v: not is_time_zone(v)),
+        "time_zone",
+        "expected an IANA time zone",
+    )
+
+    suppressed = np.zeros(n, dtype=np.bool_)
+    if (flags := raw("suppressed")) is not None:
+        encoded = _Encoded(flags)
+        suppressed = encoded.rows_where(lambda v: v.lower() in _TRUE)
+        bad = encoded.rows_where(lambda v: v.lower() not in _TRUE | _FALSE)
+        problems.add_rows(line_no, bad, "suppressed", "expected true or false")
+    reasons = raw("suppression_reason")
+    reason = _Encoded([""] * n if reasons is None else reasons)
+    problems.add_rows(
+        line_no,
+        reason.rows_where(lambda v: v != "") & ~suppressed,
         "suppression_reason",
         "set on a customer who is not suppressed",
     )
@@ -276,11 +324,11 @@ def _validate(
     basis = np.zeros((n, k), dtype=np.int8)
     stamps = np.full((n, k), np.datetime64("NaT"), dtype="datetime64[s]")
     for j, channel in enumerate(CONSENT_CHANNELS):
-        if (values := col(f"consent_{channel}")) is not None:
+        if (values := raw(f"consent_{channel}")) is not None:
             status[:, j] = _codes(values, _CONSENT_VALUES, line_no, problems, f"consent_{channel}")
-        if (values := col(f"basis_{channel}")) is not None:
+        if (values := raw(f"basis_{channel}")) is not None:
             basis[:, j] = _codes(values, _BASIS_VALUES, line_no, problems, f"basis_{channel}")
-        if (values := col(f"consented_at_{channel}")) is not None:
+        if (values := raw(f"consented_at_{channel}")) is not None:
             stamps[:, j] = _timestamps(values, line_no, problems, f"consented_at_{channel}")
         problems.add_rows(
             line_no,
@@ -292,21 +340,20 @@ def _validate(
     numbers: dict[str, FloatArray] = {}
     texts: dict[str, Categorical] = {}
     for attribute in columns.attributes:
-        values = col(attribute)
-        assert values is not None
+        values = required(attribute)
         parsed = _as_numbers(values)
         if parsed is None:
-            texts[attribute] = Categorical.from_strings(values)
+            texts[attribute] = _Encoded(values).categorical()
         else:
             numbers[attribute] = parsed
     return _Chunk(
         line_no,
         ids,
-        region,
-        country,
-        zone,
+        region.categorical(),
+        country.categorical(),
+        zone.categorical(),
         suppressed,
-        reason,
+        reason.categorical(),
         status,
         basis,
         stamps,
@@ -315,50 +362,80 @@ def _validate(
     )
 
 
+class _Encoded:
+    """A text column as codes into its sorted distinct values (surrounding spaces removed)."""
+
+    def __init__(self, values: Sequence[str]) -> None:
+        distinct = list(set(values))
+        cleaned = [v.strip() for v in distinct]
+        self.uniques: list[str] = sorted(set(cleaned))
+        position = {u: i for i, u in enumerate(self.uniques)}
+        lookup = {v: position[c] for v, c in zip(distinct, cleaned, strict=True)}
+        self.codes: CodeArray = np.fromiter(
+            map(lookup.__getitem__, values), dtype=np.int32, count=len(values)
+        )
+
+    def rows_where(self, test: Callable[[str], bool]) -> BoolArray:
+        hits = np.asarray([test(u) for u in self.uniques], dtype=np.bool_)
+        return hits[self.codes] if len(self.uniques) else np.zeros(len(self.codes), np.bool_)
+
+    def mapped(self, table: dict[str, int], missing: int) -> IntArray:
+        values = np.asarray([table.get(u.lower(), missing) for u in self.uniques], np.int64)
+        return values[self.codes] if len(self.uniques) else np.zeros(len(self.codes), np.int64)
+
+    def value(self, row: int) -> str:
+        return self.uniques[int(self.codes[row])]
+
+    def categorical(self) -> Categorical:
+        """With "" as missing, as ``Categorical.from_strings`` does."""
+        categories = list(self.uniques)
+        codes = self.codes
+        if categories and categories[0] == "":  # "" sorts first
+            categories.pop(0)
+            codes = codes - 1  # the "" code becomes -1, every other code shifts down
+        return Categorical(codes.astype(np.int32), tuple(categories))
+
+
 def _codes(
-    values: StrArray,
+    values: Sequence[str],
     allowed: dict[str, int],
     line_no: IntArray,
     problems: _Problems,
     column: str,
-) -> np.ndarray:
-    lowered = np.char.lower(values)
-    codes = np.zeros(len(values), dtype=np.int8)
-    known = np.zeros(len(values), dtype=np.bool_)
-    for text, code in allowed.items():
-        hit = lowered == text
-        codes[hit] = code
-        known |= hit
+) -> IntArray:
+    encoded = _Encoded(values)
+    codes = encoded.mapped(allowed, missing=-1)
     expected = ", ".join(sorted(t for t in allowed if t))
-    for line, value in zip(line_no[~known], values[~known], strict=True):
-        problems.add(int(line), column, f"invalid value {str(value)!r}; expected one of {expected}")
-    return codes
+    for row in np.flatnonzero(codes < 0):
+        problems.add(
+            int(line_no[row]),
+            column,
+            f"invalid value {encoded.value(int(row))!r}; expected one of {expected}",
+        )
+    return np.where(codes < 0, 0, codes)
 
 
 def _timestamps(
-    values: StrArray, line_no: IntArray, problems: _Problems, column: str
+    values: Sequence[str], line_no: IntArray, problems: _Problems, column: str
 ) -> np.ndarray:
     """ISO 8601 in UTC: ``2024-03-01``, ``2024-03-01T09:30:00`` or the same ending in ``Z``."""
-    out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[s]")
-    present = values != ""
-    # An offset (+01:00, -05:00) after the date is refused, not silently shifted to UTC.
-    time_part = np.char.partition(values, "T")[:, 2]
-    offset = (np.char.find(time_part, "+") >= 0) | (np.char.find(time_part, "-") >= 0)
-    # NumPy also reads "today" and "now"; a consent time is a date someone recorded.
-    offset |= present & ~np.char.isdigit(values.astype("U4"))
-    cleaned = np.char.rstrip(values[present], "Z")
-    if not offset.any():
+    cleaned = [v.strip().removesuffix("Z") for v in values]
+    # NumPy also reads "today" and "now", and shifts "+01:00" to UTC with a warning; a consent
+    # time is a UTC date someone recorded, so both are refused below.
+    plain = all(not v or (v[:4].isdigit() and "+" not in v and "-" not in v[10:]) for v in cleaned)
+    if plain:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error")
-                out[present] = np.asarray(cleaned, dtype="datetime64[s]")
-            return out
+                return np.asarray(cleaned, dtype="datetime64[s]")
         except (ValueError, UserWarning, DeprecationWarning):
             pass
-    for i in np.flatnonzero(present):
-        text = str(values[i]).removesuffix("Z")
+    out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[s]")
+    for i, text in enumerate(cleaned):
+        if not text:
+            continue
         try:
-            if offset[i]:
+            if not text[:4].isdigit() or "+" in text or "-" in text[10:]:
                 raise ValueError(text)
             with warnings.catch_warnings():
                 warnings.simplefilter("error")
@@ -367,21 +444,25 @@ def _timestamps(
             problems.add(
                 int(line_no[i]),
                 column,
-                f"invalid timestamp {str(values[i])!r}; expected "
+                f"invalid timestamp {values[i].strip()!r}; expected "
                 "ISO 8601 in UTC such as 2024-03-01T09:30:00Z",
             )
     return out
 
 
-def _as_numbers(values: StrArray) -> FloatArray | None:
-    present = values != ""
+def _as_numbers(values: Sequence[str]) -> FloatArray | None:
+    """Numbers with "" as missing, or ``None`` when any value is not a finite number."""
+    present = np.fromiter(map(bool, values), dtype=np.bool_, count=len(values))
     try:
-        numbers = np.full(len(values), np.nan, dtype=np.float64)
-        numbers[present] = values[present].astype(np.float64)
+        numbers = np.fromiter(
+            map(float, (v if v else "nan" for v in values)), dtype=np.float64, count=len(values)
+        )
     except ValueError:
         return None
     if not np.isfinite(numbers[present]).all():
         return None  # "inf" and "nan" written in a file are text, not measurements
+    if any("_" in v for v in values):
+        return None  # Python reads 1_000 as a number; a CSV does not
     return numbers
 
 
@@ -415,8 +496,8 @@ def _assemble(
         declared = {name: np.empty(0, dtype=np.float64) for name in attributes}
         return replace(CustomerTable.empty(), numeric=declared), np.empty(0, dtype=np.int64)
 
-    def join(name: str) -> StrArray:
-        return np.concatenate([getattr(c, name) for c in chunks]).astype(np.str_)
+    def join(name: str) -> Categorical:
+        return Categorical.concat([getattr(c, name) for c in chunks])
 
     numeric: dict[str, FloatArray] = {}
     categorical: dict[str, Categorical] = {}
@@ -435,12 +516,12 @@ def _assemble(
         for attribute, values in raw_text()(mixed).items():
             categorical[attribute] = Categorical.from_strings(values)
     table = CustomerTable(
-        ids=join("ids"),
-        region=Categorical.from_strings(join("region")),
-        country=Categorical.from_strings(join("country")),
-        time_zone=Categorical.from_strings(join("time_zone")),
+        ids=np.concatenate([c.ids for c in chunks]).astype(np.str_),
+        region=join("region"),
+        country=join("country"),
+        time_zone=join("time_zone"),
         suppressed=np.concatenate([c.suppressed for c in chunks]),
-        suppression_reason=Categorical.from_strings(join("suppression_reason")),
+        suppression_reason=join("suppression_reason"),
         consent_status=np.concatenate([c.consent_status for c in chunks]),
         consent_basis=np.concatenate([c.consent_basis for c in chunks]),
         consent_at=np.concatenate([c.consent_at for c in chunks]),

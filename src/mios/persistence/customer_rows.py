@@ -16,7 +16,7 @@ from mios.domain.channel import CONSENT_CHANNELS
 from mios.domain.customer import BASIS_CODES, CONSENT_CODES
 from mios.domain.customer_table import CustomerTable
 from mios.persistence.tables import CUSTOMER_COLUMNS
-from mios.types import FloatArray, StrArray
+from mios.types import FloatArray
 
 BATCH_ROWS = 50_000
 _STATUS_TEXT = np.asarray([s.value for s in CONSENT_CODES], dtype=object)
@@ -56,30 +56,29 @@ def _rows(part: CustomerTable, version: int) -> list[tuple[Any, ...]]:
             _BASIS_TEXT[part.consent_basis[:, j]].tolist(),
             seconds.tolist(),
         ]
-    columns.append(attributes_json(part).tolist())
+    columns.append(attributes_json(part))
     assert len(columns) == len(CUSTOMER_COLUMNS)
     return list(zip(*columns, strict=True))
 
 
-def attributes_json(table: CustomerTable) -> StrArray:
-    """One JSON object per customer, built column-wise with NumPy string operations."""
-    n = len(table)
-    pieces: list[tuple[str, StrArray]] = []
-    for name in table.attribute_names:
-        key = json.dumps(name) + ":"
+def attributes_json(table: CustomerTable) -> list[str]:
+    """One JSON object per customer: values are encoded per column (text once per category,
+    numbers by NumPy), then each row fills one ``%`` template."""
+    names = table.attribute_names
+    if not names:
+        return ["{}"] * len(table)
+    template = "{" + ",".join(json.dumps(name) + ":%s" for name in names) + "}"
+    columns: list[list[str]] = []
+    for name in names:
         column = table.attribute(name)
         if isinstance(column, Categorical):
-            encoded = np.asarray([json.dumps(c) for c in column.categories] + ["null"], np.str_)
-            values = encoded[column.codes]
+            encoded = np.asarray([json.dumps(c) for c in column.categories] + ["null"], object)
+            columns.append(encoded[column.codes].tolist())
         else:
-            values = np.where(np.isnan(column), "null", column.astype(np.str_))
-        pieces.append((key, values))
-    if not pieces:
-        return np.full(n, "{}", dtype="<U2")
-    out = np.char.add("{" + pieces[0][0], pieces[0][1])
-    for key, values in pieces[1:]:
-        out = np.char.add(np.char.add(out, "," + key), values)
-    return np.char.add(out, "}")
+            text = column.astype(np.str_).astype(object)
+            text[np.isnan(column)] = "null"
+            columns.append(text.tolist())
+    return [template % values for values in zip(*columns, strict=True)]
 
 
 def table_from_rows(rows: Sequence[Sequence[Any]]) -> CustomerTable:
