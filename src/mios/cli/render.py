@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +13,18 @@ from mios.context.store import ChangeRecord
 
 
 def render_init(root: Path, summary: dict[str, Any]) -> None:
-    name = summary["workspace"]["config"]["workspace"]["name"]
-    stdout.print(f"Wrote the example workspace [bold]{name}[/] to {root}")
-    stdout.print(f"Loaded it as context version {summary['version']}.\n")
-    render_context(summary, None)
-    stdout.print(f"\nNext: mios -w {root} context show")
+    workspace = summary["workspace"]
+    name = workspace["config"]["workspace"]["name"]
+    stdout.print(f"Wrote the example workspace [bold]{name}[/] to {root}:", highlight=False)
+    stdout.print(
+        f"  {summary['customers']['count']:,} customers, {len(summary['segments'])} segments, "
+        f"{len(workspace['offers'])} offers, {summary['policies']} policy rules, "
+        f"{len(summary['playbooks'])} playbooks, {summary['history']['weeks']} weeks of "
+        f"channel history.",
+        markup=False,
+    )
+    stdout.print(f"Loaded it as shared context version {summary['version']}.")
+    stdout.print(f"Next: mios -w {root} context show", markup=False)
 
 
 def render_context(summary: dict[str, Any], record: ChangeRecord | None) -> None:
@@ -34,7 +42,7 @@ def render_context(summary: dict[str, Any], record: ChangeRecord | None) -> None
         for g in objective["guardrails"]
     )
     stdout.print(
-        f"\nObjective: {objective['primary_kpi']} target {objective['target']:,} over "
+        f"\nObjective: {objective['primary_kpi']} target {objective['target']:,.10g} over "
         f"{objective['horizon_days']} days; guardrails: {guardrails or 'none'}",
         markup=False,
     )
@@ -54,17 +62,15 @@ def render_context(summary: dict[str, Any], record: ChangeRecord | None) -> None
     )
     stdout.print(f"Consent granted: {consent}", markup=False)
 
-    budgets = Table(title="Budgets", title_justify="left")
+    currency = config["workspace"]["currency"]
+    budgets = Table(title=f"Budgets ({currency}, this period)", title_justify="left")
     for column in ("channel", "period", "budget", "committed", "spent", "available"):
         budgets.add_column(column, justify="left" if column in ("channel", "period") else "right")
     for b in summary["budgets"]:
         budgets.add_row(
             b["channel"],
             b["period"],
-            *(
-                f"{float(b[k]):,.2f} {b['currency']}"
-                for k in ("budget", "committed", "spent", "available")
-            ),
+            *(f"{Decimal(b[k]):,.2f}" for k in ("budget", "committed", "spent", "available")),
         )
     stdout.print(budgets)
 

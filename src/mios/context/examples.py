@@ -3,10 +3,10 @@
     write_example(root, "retail", customers=50_000, seed=7)
 
 writes ``mios.yaml``, ``policies/*.yaml``, ``playbooks/*.yaml``, ``data/offers.yaml``,
-``data/customers.csv`` and ``data/history/channels.csv``. The authored files come from
-``example_brands``; the data is generated here, vectorized with NumPy, from the seed alone. Every
-date is counted back from ``AS_OF``, never from today, so the same example, count and seed give
-byte-identical files on any day.
+``data/customers.csv`` and ``data/history/channels.csv``. The authored files are copied from
+``example_workspaces/<example>/``; the data is generated here, vectorized with NumPy, from the
+seed alone. Every date is counted back from ``AS_OF``, never from today, so the same example,
+count and seed give byte-identical files on any day.
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from mios.context.example_brands import BRANDS, HEADER
 from mios.domain.channel import CONSENT_CHANNELS, ChannelName
 from mios.errors import InputError
 from mios.types import FloatArray, IntArray, StrArray
 
 EXAMPLES = ("retail", "b2b")
+#: The files people author (mios.yaml, offers, policies, playbooks), kept as real YAML files
+#: with their comments; only the data files are generated.
+AUTHORED = Path(__file__).parent / "example_workspaces"
 #: The day the example data describes (a Monday): history ends with the week before it.
 AS_OF = date(2026, 11, 16)
 HISTORY_WEEKS = 104
@@ -283,19 +285,16 @@ def write_example(
         raise InputError(f"the number of customers must be >= 0, got {customers}")
     if seed < 0:
         raise InputError(f"the seed must be >= 0, got {seed}")
-    brand = BRANDS[example]
+    authored = AUTHORED / example
     texts = {
-        Path("mios.yaml"): brand.config,
-        Path("data", "offers.yaml"): brand.offers,
-        **{Path("policies", name): text for name, text in brand.policies.items()},
-        **{Path("playbooks", name): text for name, text in brand.playbooks.items()},
+        path.relative_to(authored): path.read_bytes() for path in sorted(authored.rglob("*.yaml"))
     }
     people = generate_customers(example, customers, seed)
     history = generate_history(example, seed)
     for path, text in texts.items():
         target = root / path
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(HEADER + text, encoding="utf-8", newline="\n")
+        target.write_bytes(text)
     _write_csv(root / CUSTOMERS_FILE, people)
     _write_csv(root / HISTORY_FILE, history)
 

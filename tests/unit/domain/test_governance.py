@@ -10,15 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mios.domain.audit import GENESIS, AuditRecord, audit_hash, verify_chain
 from mios.domain.governance import (
-    GENESIS,
     Actor,
     Approval,
     ApprovalClosed,
     ApprovalRefused,
     ApprovalRequest,
     ApprovalStatus,
-    AuditRecord,
     Finding,
     FindingSeverity,
     Role,
@@ -27,8 +26,6 @@ from mios.domain.governance import (
     Verdict,
     VerdictEffect,
     WrongRole,
-    audit_hash,
-    verify_chain,
 )
 from mios.errors import DomainError
 
