@@ -38,6 +38,7 @@ from mios.domain.customer_table import CustomerTable
 from mios.domain.history import ChannelHistory
 from mios.errors import ContextError, DomainError, StorageError, VersionConflict
 from mios.persistence.customer_rows import pack, row_batches, table_from_rows, unpack
+from mios.persistence.engine import reason as _reason
 from mios.persistence.engine import safe_url
 from mios.persistence.tables import (
     CUSTOMER_COLUMNS,
@@ -52,8 +53,24 @@ from mios.persistence.tables import (
 #: A change touching at least this many customers also stores the full columnar set, so no
 #: later read has to rebuild a large delta from rows.
 MATERIALIZE_AT = 20_000
+_WRITE_ATTEMPTS = 5
 _ID_BATCH = 500  # ids per IN (...) list; well under every driver's parameter limit
 _CUSTOMER_COLUMNS = [customers.c[name] for name in CUSTOMER_COLUMNS]
+
+
+#: Key of the PostgreSQL advisory lock that serializes context writes across processes.
+_WRITE_LOCK = 772002
+
+
+def _lock_for_writing(conn: Connection) -> None:
+    """Serialize context writes: each reads the head and appends the next version, so two at
+    once would race for the same number. Taken before the head is read; released at commit."""
+    if conn.dialect.name == "sqlite":
+        # A deferred transaction that read first fails (SQLITE_BUSY) when another process
+        # wrote since; IMMEDIATE waits for the write lock instead.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITE_LOCK})")
 
 
 def _utc_now() -> datetime:
@@ -174,16 +191,24 @@ class SqlContextStore:
         based_on: int | None = None,
         progress: Progress | None = None,
     ) -> ChangeRecord:
-        try:
-            with paused_gc(), self._engine.begin() as conn:
-                return self._write(conn, change, actor, reason, based_on, progress)
-        except IntegrityError as exc:
-            # Another writer took the same version number between our read and our insert.
-            raise VersionConflict("another change was written at the same time; retry") from exc
-        except SQLAlchemyError as exc:
-            raise StorageError(
-                f"writing to {safe_url(str(self._engine.url))} failed: {exc}"
-            ) from exc
+        attempts = 1 if based_on is not None else _WRITE_ATTEMPTS
+        for attempt in range(1, attempts + 1):
+            try:
+                with paused_gc(), self._engine.begin() as conn:
+                    _lock_for_writing(conn)
+                    return self._write(conn, change, actor, reason, based_on, progress)
+            except IntegrityError as exc:
+                # Another writer took the same version number between our read and our insert.
+                # A change not based on a version applies as well on top of theirs: try again.
+                if attempt == attempts:
+                    raise VersionConflict(
+                        "another change was written at the same time; retry"
+                    ) from exc
+            except SQLAlchemyError as exc:
+                raise StorageError(
+                    f"writing to {safe_url(str(self._engine.url))} failed: {_reason(exc)}"
+                ) from exc
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _write(
         self,

@@ -79,7 +79,7 @@ def migrate(engine: Engine) -> None:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except SQLAlchemyError as exc:
-        raise StorageError(f"cannot reach {safe_url(str(engine.url))}: {_reason(exc)}") from exc
+        raise StorageError(f"cannot reach {safe_url(str(engine.url))}: {reason(exc)}") from exc
 
 
 def check_connection(engine: Engine) -> None:
@@ -87,10 +87,11 @@ def check_connection(engine: Engine) -> None:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
-        raise StorageError(f"cannot reach {safe_url(str(engine.url))}: {_reason(exc)}") from exc
+        raise StorageError(f"cannot reach {safe_url(str(engine.url))}: {reason(exc)}") from exc
 
 
-def _reason(exc: SQLAlchemyError) -> str:
+def reason(exc: SQLAlchemyError) -> str:
+    """The driver's first line about what went wrong."""
     original = getattr(exc, "orig", None)
     message = str(original if original is not None else exc).strip().splitlines()
     return message[0] if message else type(exc).__name__
