@@ -31,7 +31,7 @@ def test_concurrent_writers_each_land_once(database_url: str) -> None:
             for i in range(WRITES_EACH):
                 fresh = random_customers(3, seed=number * 100 + i, prefix=f"W{number}-{i}-")
                 store.write(ContextChange(customers=fresh), actor=f"w{number}", reason=f"{i}")
-        except BaseException as exc:  # noqa: BLE001 - reported to the main thread below
+        except BaseException as exc:  # reported to the main thread below
             failures.append(exc)
         finally:
             store.close()
