@@ -14,15 +14,14 @@ from mios.context.store import (
     ContextSnapshot,
     Progress,
     apply_customers,
-    check_version,
     check_write,
     latest_learnings,
+    resolve_version,
 )
 from mios.domain.budget import LedgerEntry
 from mios.domain.customer_table import CustomerTable
 from mios.domain.history import ChannelHistory
 from mios.domain.outcome import Learning
-from mios.errors import ContextError
 
 
 @dataclass(frozen=True)
@@ -50,11 +49,7 @@ class InMemoryContextStore:
 
     def snapshot(self, version: int | None = None) -> ContextSnapshot:
         head = self.head()
-        if version is None:
-            if head == 0:
-                raise ContextError("the context is empty; load a workspace first")
-            version = head
-        check_version(version, head)
+        version = resolve_version(version, head)
         v = self._versions[version - 1]
         customers = v.customers
         return ContextSnapshot(

@@ -171,6 +171,16 @@ def check_write(
         change.workspace.to_domain()  # the domain's own checks must pass before it is stored
 
 
+def resolve_version(version: int | None, head: int) -> int:
+    """The version a snapshot call means: the head by default; an existing one otherwise."""
+    if version is None:
+        if head == 0:
+            raise ContextError("the context is empty; load a workspace first")
+        return head
+    check_version(version, head)
+    return version
+
+
 def check_version(version: int, head: int) -> None:
     if not 1 <= version <= head:
         span = f"1..{head}" if head else "none yet"

@@ -33,10 +33,11 @@ from mios.context.store import (
     check_version,
     check_write,
     latest_learnings,
+    resolve_version,
 )
 from mios.domain.customer_table import CustomerTable
 from mios.domain.history import ChannelHistory
-from mios.errors import ContextError, DomainError, StorageError, VersionConflict
+from mios.errors import DomainError, StorageError, VersionConflict
 from mios.persistence.customer_rows import pack, row_batches, table_from_rows, unpack
 from mios.persistence.engine import reason as _reason
 from mios.persistence.engine import safe_url
@@ -97,11 +98,7 @@ class SqlContextStore:
     def snapshot(self, version: int | None = None) -> ContextSnapshot:
         with self._connect() as conn:
             head = self._head(conn)
-            if version is None:
-                if head == 0:
-                    raise ContextError("the context is empty; load a workspace first")
-                version = head
-            check_version(version, head)
+            version = resolve_version(version, head)
             spec_body = self._document(conn, "workspace", version)
             assert spec_body is not None  # the first version always carries the workspace
             history_body = self._document(conn, "history", version)
