@@ -85,12 +85,12 @@ def _empty_store(url: str) -> Any:
 
 def measure_import(url: str, csv_path: str) -> dict[str, Any]:
     from mios.bulk import usable_cores
-    from mios.context.customers_csv import read_customers_csv
+    from mios.context.customers_csv import parse_workers, read_customers_csv
     from mios.context.store import ContextChange
 
     store = _empty_store(url)
     started = time.perf_counter()
-    table = read_customers_csv(Path(csv_path)).table
+    table = read_customers_csv(Path(csv_path), workers=parse_workers(Path(csv_path))).table
     parsed = time.perf_counter() - started
     store.write(ContextChange(customers=table, replace_customers=True), actor="bench", reason="i")
     seconds = time.perf_counter() - started

@@ -91,7 +91,9 @@ def sync(ctx: typer.Context, json_output: JsonOption = False) -> None:
     store = _store(ctx)
     try:
         with progress_bar("Reading customers", enabled=not as_json) as update:
-            record = sync_workspace(store, state(ctx).workspace, actor=_actor(), progress=update)
+            record = sync_workspace(
+                store, state(ctx).workspace, actor=_actor(), progress=update, parallel=True
+            )
     finally:
         store.close()
     if as_json:
@@ -181,6 +183,7 @@ def import_customers(
                 replace=replace,
                 read_progress=read_update,
                 write_progress=write_update,
+                parallel=True,  # the mios command's __main__ is guarded, so workers may spawn
             )
     finally:
         store.close()

@@ -100,15 +100,32 @@ def render_context(summary: dict[str, Any], record: ChangeRecord | None) -> None
     )
 
 
+_CHANGE_WORDS = {
+    "customers_replaced": "{:,} customers (replaced all)",
+    "customers_upserted": "{:,} customers added or updated",
+    "customers_removed": "{:,} customers removed",
+    "history_weeks": "{:,} channel-weeks of history",
+    "ledger_entries": "{:,} ledger entries",
+    "learnings": "{:,} learnings",
+}
+
+
+def describe_change(record: ChangeRecord) -> str:
+    """What a version changed, in words: the workspace, then counts from the summary."""
+    parts = ["workspace"] if "workspace" in record.parts else []
+    parts += [_CHANGE_WORDS.get(k, k + ": {:,}").format(v) for k, v in record.summary.items()]
+    return "; ".join(parts) or ", ".join(record.parts)
+
+
 def render_history(records: list[ChangeRecord]) -> None:
     table = Table(title="Context versions", title_justify="left")
-    for column in ("version", "at (UTC)", "actor", "reason", "changed"):
-        table.add_column(column)
+    table.add_column("version", justify="right", no_wrap=True)
+    table.add_column("at (UTC)", no_wrap=True)
+    table.add_column("actor")
+    table.add_column("reason")
+    table.add_column("changed")
     for r in records:
-        changed = ", ".join(
-            f"{k.replace('_', ' ')} {v:,}" for k, v in r.summary.items()
-        ) or ", ".join(r.parts)
-        if "workspace" in r.parts:
-            changed = ", ".join(filter(None, ["workspace", changed]))
-        table.add_row(str(r.version), f"{r.at:%Y-%m-%d %H:%M:%S}", r.actor, r.reason, changed)
+        table.add_row(
+            str(r.version), f"{r.at:%Y-%m-%d %H:%M}", r.actor, r.reason, describe_change(r)
+        )
     stdout.print(table)

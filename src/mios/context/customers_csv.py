@@ -104,12 +104,15 @@ def read_customers_csv(
     skip_invalid: bool = False,
     display: str | None = None,
     progress: Progress | None = None,
-    workers: int | None = None,
+    workers: int = 1,
 ) -> CsvImport:
     """Validate the whole file; raise ``CustomerImportError`` listing every bad line, or, with
     ``skip_invalid``, drop those lines and report them.
 
-    Files over ``PARALLEL_FROM_BYTES`` are parsed on every usable core (``workers`` overrides).
+    ``workers > 1`` parses pieces of the file in that many processes (see ``parse_workers``).
+    They are spawned, and spawning re-imports the program's ``__main__``: only a program whose
+    main module is guarded by ``if __name__ == "__main__"`` may ask for them, as the ``mios``
+    command does.
     """
     name = display or str(path)
     try:
@@ -117,8 +120,6 @@ def read_customers_csv(
         handle = path.open(encoding="utf-8-sig", newline="")  # Excel writes a BOM
     except OSError as exc:
         raise CustomerImportError.at(f"cannot open: {exc.strerror or exc}", file=name) from exc
-    if workers is None:
-        workers = usable_cores() if total >= PARALLEL_FROM_BYTES else 1
     with handle, paused_gc():
         try:
             return _read(handle, name, total, skip_invalid, progress, workers, path)
@@ -178,6 +179,16 @@ def _read(
         problems=problems.items,
         problem_count=problems.count,
     )
+
+
+def parse_workers(path: Path) -> int:
+    """How many processes are worth starting to parse ``path``: every usable core for a large
+    file, one below ``PARALLEL_FROM_BYTES`` (starting workers would cost more than it saves)."""
+    try:
+        large = path.stat().st_size >= PARALLEL_FROM_BYTES
+    except OSError:
+        return 1  # reading it will report the problem
+    return usable_cores() if large else 1
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from mios.context.customers_csv import CsvImport, Progress, read_customers_csv
+from mios.context.customers_csv import CsvImport, Progress, parse_workers, read_customers_csv
 from mios.context.examples import EXAMPLES, write_example
 from mios.context.store import ChangeRecord, ContextChange, ContextSnapshot, ContextStore
 from mios.context.workspace_files import load_workspace
@@ -98,11 +98,16 @@ def init_workspace(
 
 
 def sync_workspace(
-    store: ContextStore, root: Path, *, actor: str, progress: Progress | None = None
+    store: ContextStore,
+    root: Path,
+    *,
+    actor: str,
+    progress: Progress | None = None,
+    parallel: bool = False,
 ) -> ChangeRecord | None:
     """Read the workspace files again; write one new version with what differs, or ``None``
     when the context already matches them."""
-    loaded = load_workspace(root, progress=progress)
+    loaded = load_workspace(root, progress=progress, parallel=parallel)
     head = store.head()
     if head == 0:
         change = ContextChange(
@@ -136,12 +141,18 @@ def import_customers(
     replace: bool = False,
     read_progress: Progress | None = None,
     write_progress: Progress | None = None,
+    parallel: bool = False,
 ) -> tuple[CsvImport, ChangeRecord | None]:
     """Validate the whole file first; only then write it as one new version."""
     head = store.head()
     if head == 0:
         raise ContextError("the context is empty; run `mios init` or `mios context sync` first")
-    result = read_customers_csv(path, skip_invalid=skip_invalid, progress=read_progress)
+    result = read_customers_csv(
+        path,
+        skip_invalid=skip_invalid,
+        progress=read_progress,
+        workers=parse_workers(path) if parallel else 1,
+    )
     if len(result.table) == 0:
         return result, None
     change = ContextChange(customers=result.table, replace_customers=replace)

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from mios.context.customers_csv import Progress, read_customers_csv
+from mios.context.customers_csv import Progress, parse_workers, read_customers_csv
 from mios.context.spec import (
     OffersFileSpec,
     OfferSpec,
@@ -59,8 +59,14 @@ class LoadedWorkspace:
 
 
 def load_workspace(
-    root: Path, *, with_customers: bool = True, progress: Progress | None = None
+    root: Path,
+    *,
+    with_customers: bool = True,
+    progress: Progress | None = None,
+    parallel: bool = False,
 ) -> LoadedWorkspace:
+    """Read and check the whole folder. ``parallel`` lets a large customers file be parsed on
+    every core (only for guarded ``__main__`` programs; see ``read_customers_csv``)."""
     if not root.is_dir():
         raise WorkspaceError.at("not a workspace folder (it does not exist)", file=str(root))
     config_path = root / CONFIG_FILE
@@ -102,7 +108,10 @@ def load_workspace(
     customers = None
     if with_customers and customers_path.is_file():
         customers = read_customers_csv(
-            customers_path, display=_shown(root, customers_path), progress=progress
+            customers_path,
+            display=_shown(root, customers_path),
+            progress=progress,
+            workers=parse_workers(customers_path) if parallel else 1,
         ).table
         for i, segment in enumerate(workspace.segments):
             # A rule naming a column the customers lack fails here, not in the middle of a cycle.
