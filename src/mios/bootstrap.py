@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mios.config import DATA_DIR, Settings
+from mios.errors import WorkspaceError
 from mios.persistence.context_store import SqlContextStore
 from mios.persistence.engine import create_database_engine, migrate
 
@@ -30,7 +31,13 @@ def open_context_store(
     """The workspace's context store, migrated to the newest schema. SQLite lives in
     ``<workspace>/.mios/``; a configured database URL wins."""
     if settings.uses_workspace_file():
-        (workspace / DATA_DIR).mkdir(parents=True, exist_ok=True)
+        data = workspace / DATA_DIR
+        try:
+            data.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WorkspaceError.at(
+                f"cannot keep the context database here: {exc.strerror or exc}", file=str(data)
+            ) from exc
     engine = create_database_engine(settings.database_url_for(workspace))
     try:
         migrate(engine)

@@ -6,6 +6,9 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import re
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -38,14 +41,29 @@ def line_count(text: str) -> int:
     return text.count("\n") + text.count("\r") - text.count("\r\n")
 
 
+#: Complete CSV tokens as Python's ``csv`` reads them (default dialect, not strict): a quote
+#: opens a quoted field only at the start of a field, ``""`` inside one is a quote, and any other
+#: quote is an ordinary character. Possessive, so the match is linear and never backtracks.
+_COMPLETE_TOKENS = re.compile(
+    r"""(?:
+        (?:\A|(?<=[,\n\r]))"[^"]*+(?:""[^"]*+)*+"    # a quoted field, closed
+      | [^"]++                                # text without quotes
+      | (?<=[^,\n\r])"                        # a quote inside an unquoted field
+    )*+""",
+    re.VERBOSE,
+)
+_CUT_ATTEMPTS = 16
+
+
 def csv_text_chunks(handle: TextIO, first_line: int, chunk_chars: int) -> Iterator[tuple[str, int]]:
-    """Pieces of about ``chunk_chars`` characters, each ending after a newline that lies outside
-    any quoted field (so every piece parses on its own), with the line number it starts on."""
+    """Pieces of about ``chunk_chars`` characters, each ending at a line end outside any quoted
+    field (so every piece parses on its own exactly as it would in the whole file), with the
+    line number it starts on."""
     pending = ""
     line = first_line
     while block := handle.read(chunk_chars):
         pending += block
-        cut = _cut_outside_quotes(pending)
+        cut = _safe_cut(pending)
         if cut > 0:
             piece, pending = pending[:cut], pending[cut:]
             yield piece, line
@@ -54,14 +72,45 @@ def csv_text_chunks(handle: TextIO, first_line: int, chunk_chars: int) -> Iterat
         yield pending, line
 
 
-def _cut_outside_quotes(text: str) -> int:
-    """Index just after the last newline preceded by an even number of quote characters."""
-    position = text.rfind("\n")
-    while position >= 0:
-        if text.count('"', 0, position) % 2 == 0:
+def _safe_cut(text: str) -> int:
+    """Index just after the last line end that lies outside every quoted field, or -1.
+
+    Text before a safe cut is a whole sequence of complete tokens. A line end inside a long
+    multi-line field may need several tries; past a few, wait for more text instead.
+    """
+    if '"' not in text:
+        return _last_line_end(text, len(text)) + 1
+    match = _COMPLETE_TOKENS.match(text)
+    end = match.end() if match else 0
+    for _ in range(_CUT_ATTEMPTS):
+        position = _last_line_end(text, end)
+        if position < 0:
+            return -1
+        if _COMPLETE_TOKENS.fullmatch(text, 0, position + 1):
             return position + 1
-        position = text.rfind("\n", 0, position)
+        end = position
     return -1
+
+
+def _last_line_end(text: str, end: int) -> int:
+    """Index of the last \n before ``end``, or of a lone \r that is certainly not the first half
+    of a \r\n split between two reads; -1 when there is none."""
+    newline = text.rfind("\n", 0, end)
+    carriage = text.rfind("\r", 0, end)
+    while carriage >= 0 and (carriage + 1 >= len(text) or text[carriage + 1] == "\n"):
+        carriage = text.rfind("\r", 0, carriage)
+    return max(newline, carriage)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Runs in each worker: if the parent dies (kill -9 mid-import), stop instead of lingering."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 
 def usable_cores() -> int:
@@ -84,7 +133,12 @@ def ordered_map(
         yield from map(function, items)
         return
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
         in_flight: deque[Future[R]] = deque()
         for item in items:
             in_flight.append(pool.submit(function, item))

@@ -294,3 +294,14 @@ def test_customers_without_attributes_read_back(store: ContextStore) -> None:
     assert got.customer("P0000002") == bare.customer("P0000002")
     assert np.isnan(got.numeric["ltv"]).all()
     assert not got.categorical["tier"].present().any()
+
+
+def test_one_change_may_not_both_change_and_remove_a_customer(store: ContextStore) -> None:
+    _first(store)
+    with pytest.raises(DomainError, match="both changed and removed"):
+        store.write(
+            ContextChange(customers=random_customers(2), remove_customers=("C0000001",)),
+            actor="a",
+            reason="ambiguous",
+        )
+    assert store.head() == 1

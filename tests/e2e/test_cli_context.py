@@ -50,6 +50,14 @@ def head(root: Path) -> int:
     return int(json.loads(result.stdout)[0]["version"])
 
 
+def test_init_json_names_the_folder(tmp_path: Path) -> None:
+    result = run("--json", "init", str(tmp_path / "j"), "--customers", "20")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["path"] == str(tmp_path / "j")
+    assert data["workspace"]["config"]["workspace"]["name"] == "Northwind Outfitters"
+
+
 def test_init_then_show_prints_the_workspace(shop: Path) -> None:
     data = show(shop)
     assert data["version"] == 1
@@ -264,10 +272,38 @@ def test_history_lists_versions_newest_first(shop: Path, tmp_path: Path) -> None
     assert "import customers from one.csv" in table.stdout
 
 
-def test_an_unknown_version_is_an_error(shop: Path) -> None:
+def test_an_unknown_version_is_bad_input(shop: Path) -> None:
     result = run("-w", str(shop), "context", "show", "--version", "9")
-    assert result.exit_code == 1
-    assert "no context version 9" in result.stderr
+    assert result.exit_code == 2
+    assert "--version: no context version 9 (versions: 1..1)" in result.stderr
+
+
+@pytest.mark.parametrize("text", ["[/x]", "[bold]loud[/bold]", "[link=x]"])
+def test_brackets_in_user_values_print_as_written(shop: Path, tmp_path: Path, text: str) -> None:
+    csv = tmp_path / "bad.csv"
+    csv.write_text(f"customer_id,region,country,time_zone,consent_email\nN1,US,US,UTC,{text}\n")
+    result = run("-w", str(shop), "context", "import", "customers", str(csv))
+    assert result.exit_code == 2
+    assert repr(text) in result.stderr
+    config = shop / "mios.yaml"
+    config.write_text(
+        config.read_text().replace("name: Northwind Outfitters", f"name: 'N {text}'", 1)
+    )
+    assert run("-w", str(shop), "context", "sync").exit_code == 0
+    shown = run("-w", str(shop), "context", "show")
+    assert shown.exit_code == 0, shown.output
+    assert f"N {text}" in shown.stdout
+
+
+def test_reading_a_workspace_without_a_context_creates_nothing(shop: Path) -> None:
+    shutil.rmtree(shop / ".mios")
+    for command in (["context", "show"], ["context", "history"]):
+        result = run("-w", str(shop), *command)
+        assert result.exit_code == 2
+        assert "context sync" in result.stderr
+    assert not (shop / ".mios").exists()
+    assert run("-w", str(shop), "context", "sync").exit_code == 0
+    assert show(shop)["version"] == 1
 
 
 def test_a_folder_without_a_workspace_is_bad_input(tmp_path: Path) -> None:
@@ -334,3 +370,91 @@ def test_help_loads_no_heavy_library() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_init_fills_the_current_folder_without_replacing_it(tmp_path: Path) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    inode = here.stat().st_ino
+    mios = Path(sys.executable).parent / "mios"
+    done = subprocess.run(
+        [mios, "init", ".", "--customers", "30"],
+        cwd=here,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert here.stat().st_ino == inode  # the shell's folder is the same folder
+    assert (here / "mios.yaml").is_file()
+    assert show(here)["customers"]["count"] == 30  # type: ignore[index]
+
+
+def test_init_through_a_symlink_and_a_dotted_path(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    assert run("init", str(tmp_path / "link"), "--customers", "10").exit_code == 0
+    assert (real / "mios.yaml").is_file()
+    other = tmp_path / "other"
+    other.mkdir()
+    assert run("init", str(other / ".." / "other"), "--customers", "10").exit_code == 0
+    assert (other / "mios.yaml").is_file()
+
+
+def test_init_refuses_a_file(tmp_path: Path) -> None:
+    target = tmp_path / "afile"
+    target.write_text("x")
+    result = run("init", str(target))
+    assert result.exit_code == 2
+    assert "is a file" in result.stderr
+
+
+def test_init_gives_the_workspace_ordinary_permissions(tmp_path: Path) -> None:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    assert run("init", str(tmp_path / "p"), "--customers", "10").exit_code == 0
+    assert (tmp_path / "p").stat().st_mode & 0o777 == 0o777 & ~mask
+
+
+def test_init_clears_staging_left_by_a_killed_init(tmp_path: Path) -> None:
+    abandoned = tmp_path / ".mios-init-999999999-abc"  # no such process
+    (abandoned / "data").mkdir(parents=True)
+    assert run("init", str(tmp_path / "w"), "--customers", "10").exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w"]
+
+
+def test_an_import_that_would_break_a_segment_is_refused(shop: Path, tmp_path: Path) -> None:
+    plain = tmp_path / "plain.csv"
+    plain.write_text("customer_id,region,country,time_zone\nP1,US,US,UTC\n")
+    result = run("-w", str(shop), "context", "import", "customers", str(plain), "--replace")
+    assert result.exit_code == 2
+    assert "segment" in result.stderr
+    assert "nothing was imported" in result.stderr
+    text_value = tmp_path / "text.csv"
+    text_value.write_text("customer_id,region,country,time_zone,lifetime_value\nP1,US,US,UTC,n/a\n")
+    result = run("-w", str(shop), "context", "import", "customers", str(text_value))
+    assert result.exit_code == 2
+    assert "holds text" in result.stderr
+    assert head(shop) == 1
+
+
+def test_settings_read_back_as_loaded_so_sync_settles(shop: Path) -> None:
+    config = shop / "mios.yaml"
+    original = config.read_text()
+    dated = "  content: {enabled: true, settings: {since: 2024-01-01, days: [2025-05-05]}}"
+    config.write_text(original.replace("  content: {enabled: true}", dated, 1))
+    first = run("-w", str(shop), "context", "sync", "--json")
+    assert json.loads(first.stdout)["changed"] is True
+    again = run("-w", str(shop), "context", "sync", "--json")
+    assert json.loads(again.stdout)["changed"] is False  # nothing lost in the round trip
+    settings = show(shop)["workspace"]["config"]["agents"]["content"]["settings"]  # type: ignore[index]
+    assert settings == {"since": "2024-01-01", "days": ["2025-05-05"]}
+    infinite = "  content: {enabled: true, settings: {big: .inf}}"
+    config.write_text(original.replace("  content: {enabled: true}", infinite, 1))
+    bad = run("-w", str(shop), "context", "sync")
+    assert bad.exit_code == 2
+    assert "agents.content.settings" in bad.stderr
+    assert "finite" in bad.stderr

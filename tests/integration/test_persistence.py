@@ -71,3 +71,69 @@ def test_unusable_urls_are_storage_errors(url: str, message: str) -> None:
 def test_passwords_never_appear_in_messages() -> None:
     assert "hunter2" not in safe_url("postgresql+psycopg://u:hunter2@db:5432/x")
     assert safe_url("postgresql+psycopg://u:hunter2@db:5432/x").startswith("postgresql+psycopg")
+
+
+def test_a_password_in_the_query_string_is_hidden_too() -> None:
+    url = "postgresql://u@h:5432/db?password=s3cretpw&sslmode=require"
+    assert "s3cretpw" not in safe_url(url)
+    assert "sslmode=require" in safe_url(url)
+
+
+def test_a_port_that_is_not_a_number_is_a_storage_error() -> None:
+    with pytest.raises(StorageError, match="not a database URL"):
+        create_database_engine("postgresql://u:pw@h:abc/x")
+
+
+def test_a_schema_from_a_newer_release_says_to_upgrade(database_url: str) -> None:
+    engine = create_database_engine(database_url)
+    migrate(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(StorageError, match="upgrade mios"):
+        migrate(engine)
+    engine.dispose()
+
+
+def test_a_failing_read_is_a_storage_error(sqlite_url: str) -> None:
+    from mios.context.store import ContextChange
+    from mios.persistence.context_store import SqlContextStore
+    from tests.support.workspaces import minimal_spec
+
+    engine = create_database_engine(sqlite_url)
+    migrate(engine)
+    store = SqlContextStore(engine)
+    store.write(ContextChange(workspace=minimal_spec()), actor="a", reason="b")
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE context_documents"))
+    with pytest.raises(StorageError, match="reading from"):
+        store.snapshot()
+    store.close()
+
+
+def test_a_row_postgresql_refuses_is_a_storage_error_and_writes_nothing(pg_url: str) -> None:
+    """The CSV reader already refuses over-long values; this is the store's own last line."""
+    from dataclasses import replace
+
+    from mios.context.store import ContextChange
+    from mios.domain.categorical import Categorical
+    from mios.persistence.context_store import SqlContextStore
+    from tests.support.workspaces import minimal_spec, random_customers
+
+    engine = create_database_engine(pg_url)
+    migrate(engine)
+    store = SqlContextStore(engine)
+    store.write(ContextChange(workspace=minimal_spec()), actor="a", reason="b")
+    customers = random_customers(3)
+    wide = replace(customers, region=Categorical.from_strings(["R" * 40] * 3))
+    with pytest.raises(StorageError, match="writing to"):
+        store.write(ContextChange(customers=wide), actor="a", reason="too wide")
+    assert store.head() == 1
+    store.close()
+
+
+def test_a_data_folder_that_is_a_file_is_bad_input(tmp_path: Path) -> None:
+    from mios.errors import WorkspaceError
+
+    (tmp_path / ".mios").write_text("not a folder")
+    with pytest.raises(WorkspaceError, match="cannot keep the context database here"):
+        open_context_store(tmp_path, Settings())

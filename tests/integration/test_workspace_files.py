@@ -122,3 +122,21 @@ def test_a_bad_customer_row_is_named_by_line(workspace: Path) -> None:
 def test_a_missing_config_file_says_how_to_make_one(tmp_path: Path) -> None:
     with pytest.raises(WorkspaceError, match="mios init"):
         load_workspace(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("spend", "1e999999999"), ("impressions", "\uff11\uff12"), ("clicks", "1_000")],
+)
+def test_history_numbers_are_plain_ascii(workspace: Path, column: str, value: str) -> None:
+    history = workspace / "data" / "history" / "channels.csv"
+    lines = history.read_text().splitlines()
+    header = lines[0].split(",")
+    fields = lines[1].split(",")
+    fields[header.index(column)] = value
+    lines[1] = ",".join(fields)
+    history.write_text("\n".join(lines) + "\n")
+    with pytest.raises(WorkspaceError) as caught:
+        load_workspace(workspace)
+    problem = caught.value.problems[0]
+    assert (problem.location.line, problem.location.field) == (2, column)

@@ -98,7 +98,7 @@ def init(
         )
     summary = describe(result.snapshot, utc_now())
     if json_output or state(ctx).json:
-        print_json({"workspace": str(result.root), **summary})
+        print_json({"path": str(result.root), **summary})
     else:
         render_init(result.root, summary)
 

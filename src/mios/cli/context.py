@@ -28,17 +28,26 @@ context_app.add_typer(import_app, name="import")
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
-def _store(ctx: typer.Context) -> SqlContextStore:
+def _store(ctx: typer.Context, *, reading: bool = False) -> SqlContextStore:
+    """The workspace's store. Commands that only read never create a database."""
     from mios.bootstrap import open_context_store, settings_from_environment
+    from mios.config import DATA_DIR, DATABASE_FILE
     from mios.errors import WorkspaceError
 
     workspace = state(ctx).workspace
     settings = settings_from_environment()
-    if settings.uses_workspace_file() and not (workspace / "mios.yaml").is_file():
-        raise WorkspaceError.at(
-            f"no workspace here (no mios.yaml); create one with: mios init {workspace}",
-            file=str(workspace),
-        )
+    if settings.uses_workspace_file():
+        if not (workspace / "mios.yaml").is_file():
+            raise WorkspaceError.at(
+                f"no workspace here (no mios.yaml); create one with: mios init {workspace}",
+                file=str(workspace),
+            )
+        if reading and not (workspace / DATA_DIR / DATABASE_FILE).is_file():
+            raise WorkspaceError.at(
+                f"this workspace has no context yet; load it with: mios -w {workspace} "
+                "context sync",
+                file=str(workspace),
+            )
     return open_context_store(workspace, settings)
 
 
@@ -64,9 +73,15 @@ def show(
     from mios.bootstrap import utc_now
     from mios.cli.render import render_context
     from mios.context.service import describe
+    from mios.errors import InputError
 
-    store = _store(ctx)
+    store = _store(ctx, reading=True)
     try:
+        head = store.head()
+        if version is not None and not 1 <= version <= head:
+            raise InputError.at(
+                f"no context version {version} (versions: 1..{head})", field="--version"
+            )
         snapshot = store.snapshot(version)
         summary = describe(snapshot, utc_now())
         record = next(r for r in store.changes() if r.version == snapshot.version)
@@ -123,7 +138,7 @@ def history(
     """
     from mios.cli.render import render_history
 
-    store = _store(ctx)
+    store = _store(ctx, reading=True)
     try:
         records = store.changes(limit)
     finally:

@@ -14,6 +14,7 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
 from mios.errors import InputError, MiosError
 
@@ -46,7 +47,8 @@ def print_json(value: Any) -> None:
 
 def fail(exc: MiosError) -> typer.Exit:
     """Print ``exc`` as one clear line (plus each located problem) and pick the exit code."""
-    stderr.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+    # The message holds user text (paths, values, names): never read it as Rich markup.
+    stderr.print(Text.assemble(("error: ", "bold red"), str(exc)), highlight=False)
     if isinstance(exc, InputError) and len(exc.problems) > 1:
         for problem in exc.problems[:MAX_PROBLEMS_SHOWN]:
             stderr.print(f"  - {problem}", markup=False)

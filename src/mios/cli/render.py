@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from mios.cli.output import stdout
 from mios.context.store import ChangeRecord
@@ -15,7 +16,10 @@ from mios.context.store import ChangeRecord
 def render_init(root: Path, summary: dict[str, Any]) -> None:
     workspace = summary["workspace"]
     name = workspace["config"]["workspace"]["name"]
-    stdout.print(f"Wrote the example workspace [bold]{name}[/] to {root}:", highlight=False)
+    stdout.print(
+        Text.assemble("Wrote the example workspace ", (name, "bold"), f" to {root}:"),
+        highlight=False,
+    )
     stdout.print(
         f"  {summary['customers']['count']:,} customers, {len(summary['segments'])} segments, "
         f"{len(workspace['offers'])} offers, {summary['policies']} policy rules, "
@@ -30,7 +34,10 @@ def render_init(root: Path, summary: dict[str, Any]) -> None:
 def render_context(summary: dict[str, Any], record: ChangeRecord | None) -> None:
     config = summary["workspace"]["config"]
     info, objective, brand = config["workspace"], config["objective"], config["brand"]
-    stdout.print(f"[bold]{info['name']}[/]  context version {summary['version']}")
+    stdout.print(
+        Text.assemble((info["name"], "bold"), f"  context version {summary['version']}"),
+        highlight=False,
+    )
     if record is not None:
         stdout.print(
             f"written {record.at:%Y-%m-%d %H:%M} UTC by {record.actor}: {record.reason}",
@@ -71,7 +78,7 @@ def render_context(summary: dict[str, Any], record: ChangeRecord | None) -> None
             b["channel"],
             b["period"],
             *(f"{Decimal(b[k]):,.2f}" for k in ("budget", "committed", "spent", "available")),
-        )
+        )  # channel and period are enum values: no markup possible
     stdout.print(budgets)
 
     segments = Table(title="Segments", title_justify="left")
@@ -81,7 +88,7 @@ def render_context(summary: dict[str, Any], record: ChangeRecord | None) -> None
     names = {s["id"]: s for s in config["segments"]}
     for segment_id, size in summary["segments"].items():
         sensitive = " (sensitive)" if names[segment_id]["sensitive"] else ""
-        segments.add_row(segment_id, names[segment_id]["name"] + sensitive, f"{size:,}")
+        segments.add_row(Text(segment_id), Text(names[segment_id]["name"] + sensitive), f"{size:,}")
     stdout.print(segments)
 
     history = summary["history"]
@@ -126,6 +133,10 @@ def render_history(records: list[ChangeRecord]) -> None:
     table.add_column("changed")
     for r in records:
         table.add_row(
-            str(r.version), f"{r.at:%Y-%m-%d %H:%M}", r.actor, r.reason, describe_change(r)
+            str(r.version),
+            f"{r.at:%Y-%m-%d %H:%M}",
+            Text(r.actor),
+            Text(r.reason),
+            Text(describe_change(r)),
         )
     stdout.print(table)

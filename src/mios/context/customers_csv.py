@@ -33,6 +33,8 @@ from mios.errors import CustomerImportError, Location, Problem
 from mios.types import BoolArray, CodeArray, FloatArray, IntArray, StrArray
 
 REQUIRED = ("customer_id", "region", "country", "time_zone")
+MAX_REGION = 32  # the widths of the customers table's columns, so every database takes a row
+MAX_REASON = 200
 CHUNK_CHARS = 8_000_000  # about 40,000 customers: enough work per piece to outweigh shipping it
 PARALLEL_FROM_BYTES = 32_000_000  # below this, starting worker processes costs more than it saves
 MAX_PROBLEMS = 1_000  # kept in full; beyond this only counted, so a broken file can't eat memory
@@ -300,6 +302,12 @@ def _validate(
     problems.add_rows(line_no, np.char.str_len(ids) > 64, "customer_id", "longer than 64")
     region = _Encoded(required("region"))
     problems.add_rows(line_no, region.rows_where(lambda v: v == ""), "region", "region is empty")
+    problems.add_rows(
+        line_no,
+        region.rows_where(lambda v: len(v) > MAX_REGION),
+        "region",
+        f"longer than {MAX_REGION} characters",
+    )
     country = _Encoded(required("country"))
     problems.add_rows(
         line_no,
@@ -328,6 +336,12 @@ def _validate(
         reason.rows_where(lambda v: v != "") & ~suppressed,
         "suppression_reason",
         "set on a customer who is not suppressed",
+    )
+    problems.add_rows(
+        line_no,
+        reason.rows_where(lambda v: len(v) > MAX_REASON),
+        "suppression_reason",
+        f"longer than {MAX_REASON} characters",
     )
 
     k = len(CONSENT_CHANNELS)
@@ -426,37 +440,44 @@ def _codes(
     return np.where(codes < 0, 0, codes)
 
 
+_TIMESTAMP = r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2})?Z?"
+_TIMESTAMP_ONE = re.compile(_TIMESTAMP)
+#: A non-empty line that is not a timestamp; searched over a whole column joined by newlines,
+#: so a clean column is checked at C speed.
+_NOT_A_TIMESTAMP = re.compile(rf"(?m)^(?!{_TIMESTAMP}$).+$")
+_LEADING_ZERO = re.compile(r"(?m)^-?0\d")
+
+
 def _timestamps(
     values: Sequence[str], line_no: IntArray, problems: _Problems, column: str
 ) -> np.ndarray:
-    """ISO 8601 in UTC: ``2024-03-01``, ``2024-03-01T09:30:00`` or the same ending in ``Z``."""
-    cleaned = [v.strip().removesuffix("Z") for v in values]
-    # NumPy also reads "today" and "now", and shifts "+01:00" to UTC with a warning; a consent
-    # time is a UTC date someone recorded, so both are refused below.
-    plain = all(not v or (v[:4].isdigit() and "+" not in v and "-" not in v[10:]) for v in cleaned)
-    if plain:
+    """ISO 8601 in UTC, exactly ``2024-03-01``, ``2024-03-01T09:30:00`` or the same ending in
+    ``Z``. Offsets (+01:00), fractions, words NumPy would accept ("today") and years beyond
+    four digits are refused, not shifted or guessed."""
+    stripped = [v.strip() for v in values]
+    if not _NOT_A_TIMESTAMP.search("\n".join(stripped)):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error")
-                return np.asarray(cleaned, dtype="datetime64[s]")
+                return np.asarray([v.removesuffix("Z") for v in stripped], dtype="datetime64[s]")
         except (ValueError, UserWarning, DeprecationWarning):
-            pass
+            pass  # a well-formed but impossible date (2024-02-30): find it below
     out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[s]")
-    for i, text in enumerate(cleaned):
+    for i, text in enumerate(stripped):
         if not text:
             continue
         try:
-            if not text[:4].isdigit() or "+" in text or "-" in text[10:]:
+            if not _TIMESTAMP_ONE.fullmatch(text):
                 raise ValueError(text)
             with warnings.catch_warnings():
                 warnings.simplefilter("error")
-                out[i] = np.datetime64(text, "s")
+                out[i] = np.datetime64(text.removesuffix("Z"), "s")
         except (ValueError, UserWarning, DeprecationWarning):
             problems.add(
                 int(line_no[i]),
                 column,
-                f"invalid timestamp {values[i].strip()!r}; expected "
-                "ISO 8601 in UTC such as 2024-03-01T09:30:00Z",
+                f"invalid timestamp {text!r}; expected ISO 8601 in UTC such as "
+                "2024-03-01T09:30:00Z or 2024-03-01",
             )
     return out
 
@@ -472,8 +493,11 @@ def _as_numbers(values: Sequence[str]) -> FloatArray | None:
         return None
     if not np.isfinite(numbers[present]).all():
         return None  # "inf" and "nan" written in a file are text, not measurements
-    if any("_" in v for v in values):
+    joined = "\n".join(values)
+    if "_" in joined:
         return None  # Python reads 1_000 as a number; a CSV does not
+    if _LEADING_ZERO.search(joined):
+        return None  # 02134 is a postal code, not the number 2134: keep the column as text
     return numbers
 
 

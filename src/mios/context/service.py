@@ -20,7 +20,8 @@ from mios.context.store import ChangeRecord, ContextChange, ContextSnapshot, Con
 from mios.context.workspace_files import load_workspace
 from mios.domain.channel import CONSENT_CHANNELS
 from mios.domain.customer import CONSENT_CODES, ConsentStatus
-from mios.errors import ContextError, InputError, WorkspaceError
+from mios.domain.customer_table import CustomerTable
+from mios.errors import ContextError, DomainError, InputError, VersionConflict, WorkspaceError
 
 StoreFactory = Callable[[Path], ContextStore]
 
@@ -32,6 +33,9 @@ class InitResult:
     snapshot: ContextSnapshot
 
 
+STAGING_PREFIX = ".mios-init-"
+
+
 def init_workspace(
     root: Path,
     open_store: StoreFactory,
@@ -41,10 +45,12 @@ def init_workspace(
     customers: int = 50_000,
     seed: int = 7,
 ) -> InitResult:
-    """Write an example workspace into ``root`` and load it as context version 1.
+    """Write an example workspace into ``root`` (new, or an empty folder) and load it as
+    context version 1.
 
-    Everything is built in a hidden sibling folder and moved into place only when the files
-    loaded and the context was written, so a failure leaves no half-made workspace.
+    The files are built and checked in a hidden sibling folder, moved into place, and only then
+    written to the context; if anything fails, what was moved is taken out again, so there is
+    never a half-made workspace, and a database never holds a context whose folder is missing.
     """
     if example not in EXAMPLES:
         raise InputError.at(
@@ -52,24 +58,35 @@ def init_workspace(
         )
     if customers < 1:
         raise InputError.at("needs at least one customer", field="--customers")
-    if root.exists() and (not root.is_dir() or any(root.iterdir())):
-        raise WorkspaceError.at(
-            "already exists and is not empty; choose a new folder", file=str(root)
+    target = root.expanduser().resolve()  # ".", a symlink and "a/../a" all name one folder
+    if target.exists():
+        if not target.is_dir():
+            raise WorkspaceError.at("exists and is a file; choose a folder", file=str(root))
+        if any(target.iterdir()):
+            raise WorkspaceError.at(
+                "already exists and is not empty; choose a new folder", file=str(root)
+            )
+    if not target.parent.is_dir():
+        raise WorkspaceError.at("the parent folder does not exist", file=str(target.parent))
+    _remove_abandoned_staging(target.parent)
+    try:
+        staging = Path(
+            tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=target.parent)
         )
-    parent = root.resolve().parent
-    if not parent.is_dir():
-        raise WorkspaceError.at("the parent folder does not exist", file=str(parent))
-    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=parent))
+        _apply_umask(staging)
+    except OSError as exc:
+        raise WorkspaceError.at(
+            f"cannot create a folder here: {exc.strerror or exc}", file=str(target.parent)
+        ) from exc
+    moved = False
     try:
         write_example(staging, example, customers=customers, seed=seed)
         loaded = load_workspace(staging)
-        store = open_store(staging)
+        created = not target.exists()
+        _move_into_place(staging, target)
+        moved = True
+        store = open_store(target)
         try:
-            if store.head():
-                raise ContextError(
-                    f"the database already holds a context (version {store.head()}); "
-                    "use an empty database, or `mios context sync` to update it"
-                )
             record = store.write(
                 ContextChange(
                     workspace=loaded.spec,
@@ -79,22 +96,77 @@ def init_workspace(
                 ),
                 actor=actor,
                 reason=f"mios init --example {example}",
+                based_on=0,  # refuse, atomically, a database that already holds a context
             )
+            snapshot = store.snapshot(record.version)
+            snapshot.customers()  # load while the store is open; callers describe it later
+        except VersionConflict as exc:
+            raise ContextError(
+                "the database already holds a context; use an empty database, or "
+                "`mios context sync` to update that one"
+            ) from exc
         finally:
             store.close()
-        if root.exists():
-            root.rmdir()  # checked empty above; os.replace needs the name free
-        os.replace(staging, root)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        if moved:
+            # The target was new, or checked empty: everything in it now is ours to take back.
+            _take_back(target, created)
         raise
-    reopened = open_store(root)
+    return InitResult(target, record, snapshot)
+
+
+def _move_into_place(staging: Path, target: Path) -> None:
+    """Move the built workspace to ``target``."""
     try:
-        snapshot = reopened.snapshot(record.version)
-        snapshot.customers()  # load while the store is open; callers describe it afterwards
-        return InitResult(root, record, snapshot)
-    finally:
-        reopened.close()
+        if not target.exists():
+            os.replace(staging, target)  # atomic: the workspace appears whole
+            return
+        # An empty folder people made (perhaps their shell's current folder): fill it rather
+        # than replace it, which would leave the shell in a deleted folder.
+        for child in sorted(staging.iterdir()):
+            os.replace(child, target / child.name)
+        staging.rmdir()
+    except OSError as exc:
+        raise WorkspaceError.at(
+            f"cannot move the workspace into place: {exc.strerror or exc}", file=str(target)
+        ) from exc
+
+
+def _take_back(target: Path, created: bool) -> None:
+    if created:
+        shutil.rmtree(target, ignore_errors=True)
+        return
+    for child in target.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
+def _apply_umask(folder: Path) -> None:
+    """``mkdtemp`` makes a private (0700) folder; a workspace gets the usual permissions."""
+    mask = os.umask(0)
+    os.umask(mask)
+    folder.chmod(0o777 & ~mask)
+
+
+def _remove_abandoned_staging(parent: Path) -> None:
+    """Staging folders left by an ``init`` that was killed (their process is gone)."""
+    for folder in parent.glob(f"{STAGING_PREFIX}*"):
+        pid_text = folder.name.removeprefix(STAGING_PREFIX).split("-", 1)[0]
+        if pid_text.isdigit() and not _process_alive(int(pid_text)) and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
 
 
 def sync_workspace(
@@ -155,10 +227,28 @@ def import_customers(
     )
     if len(result.table) == 0:
         return result, None
+    _check_segments_after(store.snapshot(head), result.table, replace, path)
     change = ContextChange(customers=result.table, replace_customers=replace)
     reason = f"import customers from {path.name}" + (" (replace)" if replace else "")
     record = store.write(change, actor=actor, reason=reason, based_on=head, progress=write_progress)
     return result, record
+
+
+def _check_segments_after(
+    snapshot: ContextSnapshot, incoming: CustomerTable, replace: bool, path: Path
+) -> None:
+    """Refuse an import after which a segment of the workspace could no longer be evaluated
+    (a column it names is gone, or turned from numbers into text)."""
+    after = incoming if replace else snapshot.customers().upsert(incoming)
+    for segment in snapshot.workspace.segments:
+        try:
+            segment.mask(after)
+        except DomainError as exc:
+            raise InputError.at(
+                f"after this import, segment {segment.id!r} could not be evaluated ({exc}); "
+                "nothing was imported",
+                file=str(path),
+            ) from exc
 
 
 def describe(snapshot: ContextSnapshot, now: datetime) -> dict[str, Any]:

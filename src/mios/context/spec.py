@@ -7,13 +7,14 @@ turns them into domain objects, whose own checks then run.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, time
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from mios.domain.brand import Brand, Claim, PostalAddress, SenderIdentity, VoiceRules
 from mios.domain.budget import Budget, BudgetPeriod
@@ -44,7 +45,34 @@ def is_time_zone(name: str) -> bool:
 
 
 class Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # Infinity and NaN do not survive JSON, and the context stores specs as JSON: refuse them.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False
+    )
+
+
+def _json_safe(value: Any, path: str = "settings") -> Any:
+    """Settings as JSON holds them, so what is read back from the context equals what was
+    loaded: dates become ISO text; non-finite numbers and non-text keys are refused."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"{path}: keys must be text, got {key!r}")
+            out[key] = _json_safe(item, f"{path}.{key}")
+        return out
+    if isinstance(value, list | tuple):
+        return [_json_safe(item, f"{path}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, date | time):  # datetime is a date
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{path}: {value} is not a finite number")
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise ValueError(f"{path}: {type(value).__name__} values are not allowed")
+
+
+Settings = Annotated[dict[str, Any], AfterValidator(_json_safe)]
 
 
 # -- mios.yaml ----------------------------------------------------------------------------------
@@ -145,7 +173,7 @@ class ChannelSpec(Spec):
     daily_capacity: Annotated[int, Field(ge=0)] | None = None
     cost_per_contact: Amount | None = None
     quiet_hours: QuietHoursSpec | None = None
-    settings: dict[str, Any] = {}
+    settings: Settings = {}
 
 
 class SegmentSpec(Spec):
@@ -158,7 +186,7 @@ class SegmentSpec(Spec):
 
 class AgentSpec(Spec):
     enabled: bool = True
-    settings: dict[str, Any] = {}
+    settings: Settings = {}
 
 
 class AutonomyRuleSpec(Spec):
@@ -457,8 +485,9 @@ def parse_rule(data: Any, path: str = "rule") -> Rule:
         if isinstance(value, list):
             value = tuple(value)
         items = value if isinstance(value, tuple) else (value,)
+        finite = all(not isinstance(v, float) or math.isfinite(v) for v in items)
         if op_name != "exists" and (
-            not items or not all(isinstance(v, str | int | float) for v in items)
+            not items or not finite or not all(isinstance(v, str | int | float) for v in items)
         ):
             raise DomainError(
                 f"{path}.{op_name}: expected a text, number or true/false value"

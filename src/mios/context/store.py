@@ -22,6 +22,8 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, Protocol
 
+import numpy as np
+
 from mios.context.spec import WorkspaceSpec
 from mios.domain.budget import BudgetLedger, LedgerEntry
 from mios.domain.customer_table import CustomerTable
@@ -167,6 +169,10 @@ def check_write(
         duplicates = change.customers.duplicate_ids()
         if len(duplicates):
             raise DomainError(f"duplicate customer id {str(duplicates[0])!r} in the change")
+        both = change.customers.positions(list(change.remove_customers)) >= 0
+        if both.any():
+            first = change.remove_customers[int(np.flatnonzero(both)[0])]
+            raise DomainError(f"customer {first!r} is both changed and removed in one change")
     if change.workspace is not None:
         change.workspace.to_domain()  # the domain's own checks must pass before it is stored
 
@@ -175,7 +181,9 @@ def resolve_version(version: int | None, head: int) -> int:
     """The version a snapshot call means: the head by default; an existing one otherwise."""
     if version is None:
         if head == 0:
-            raise ContextError("the context is empty; load a workspace first")
+            raise ContextError(
+                "the context is empty; load the workspace files with: mios context sync"
+            )
         return head
     check_version(version, head)
     return version

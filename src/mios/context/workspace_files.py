@@ -15,6 +15,7 @@ caller writes to the context only after the whole folder loaded.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -46,6 +47,8 @@ from mios.domain.segment import Segment
 from mios.errors import DomainError, Location, Problem, WorkspaceError
 
 CONFIG_FILE = "mios.yaml"
+_COUNT = re.compile(r"[0-9]+")  # ASCII digits only: int() would also take "١٢" or "1_000"
+_AMOUNT = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,6})?")
 HISTORY_COLUMNS = ("week", "channel", "spend", "impressions", "clicks", "conversions", "revenue")
 SpecT = TypeVar("SpecT", bound=BaseModel)
 
@@ -269,16 +272,14 @@ def _history_week(row: dict[str, str], currency: str, file: str, line: int) -> C
             ) from None
 
     def count(text: str) -> int:
-        value = int(text)
-        if value < 0:
+        if not _COUNT.fullmatch(text):
             raise ValueError(text)
-        return value
+        return int(text)
 
     def amount(text: str) -> Money:
-        value = Money(to_decimal(text), currency)
-        if value.is_negative():
+        if not _AMOUNT.fullmatch(text):
             raise ValueError(text)
-        return value
+        return Money(to_decimal(text), currency)
 
     week = field("week", date.fromisoformat, "a date like 2024-01-01")
     try:

@@ -12,6 +12,7 @@ import yaml
 from mios.errors import WorkspaceError
 
 PathKey = tuple[str | int, ...]
+MAX_VALUES = 1_000_000  # far beyond any real workspace file
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def parse_yaml(text: str, name: str) -> YamlDocument:
         if node is None:
             return YamlDocument(name, {}, {})
         lines: dict[PathKey, int] = {}
-        _index(node, (), lines, name)
+        _index(node, (), lines, name, [MAX_VALUES])
         data = loader.construct_document(node)
         if data is None:  # a document of only "---" says nothing, like an empty file
             data = {}
@@ -59,12 +60,23 @@ def parse_yaml(text: str, name: str) -> YamlDocument:
         raise WorkspaceError.at(f"malformed YAML: {problem}", file=name, line=line) from exc
     except yaml.YAMLError as exc:
         raise WorkspaceError.at(f"malformed YAML: {exc}", file=name) from exc
+    except RecursionError as exc:
+        raise WorkspaceError.at("nested too deeply to be a workspace file", file=name) from exc
     finally:
         loader.dispose()
     return YamlDocument(name, data, lines)
 
 
-def _index(node: yaml.Node, path: PathKey, lines: dict[PathKey, int], name: str) -> None:
+def _index(
+    node: yaml.Node, path: PathKey, lines: dict[PathKey, int], name: str, budget: list[int]
+) -> None:
+    # Aliases let a few lines stand for billions of values ("billion laughs"); count values as
+    # they expand and stop long before anything downstream would walk them all.
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise WorkspaceError.at(
+            f"more than {MAX_VALUES:,} values (aliases expand to too many)", file=name
+        )
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
@@ -79,11 +91,11 @@ def _index(node: yaml.Node, path: PathKey, lines: dict[PathKey, int], name: str)
                 )
             seen.add(key)
             lines[(*path, key)] = key_node.start_mark.line + 1
-            _index(value_node, (*path, key), lines, name)
+            _index(value_node, (*path, key), lines, name, budget)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             lines[(*path, i)] = item.start_mark.line + 1
-            _index(item, (*path, i), lines, name)
+            _index(item, (*path, i), lines, name, budget)
 
 
 def _dotted(path: Sequence[str | int]) -> str:

@@ -8,12 +8,13 @@ materialization at or below the version and apply the row changes since.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
 from mios.bulk import paused_gc
 from mios.context.codec import (
@@ -39,8 +40,8 @@ from mios.domain.customer_table import CustomerTable
 from mios.domain.history import ChannelHistory
 from mios.errors import DomainError, StorageError, VersionConflict
 from mios.persistence.customer_rows import pack, row_batches, table_from_rows, unpack
-from mios.persistence.engine import reason as _reason
-from mios.persistence.engine import safe_url
+from mios.persistence.engine import STORAGE_ERRORS, safe_url
+from mios.persistence.engine import reason as failure_reason
 from mios.persistence.tables import (
     CUSTOMER_COLUMNS,
     context_documents,
@@ -92,11 +93,11 @@ class SqlContextStore:
     # -- reading --------------------------------------------------------------------------------
 
     def head(self) -> int:
-        with self._connect() as conn:
+        with self._reading() as conn:
             return self._head(conn)
 
     def snapshot(self, version: int | None = None) -> ContextSnapshot:
-        with self._connect() as conn:
+        with self._reading() as conn:
             head = self._head(conn)
             version = resolve_version(version, head)
             spec_body = self._document(conn, "workspace", version)
@@ -131,7 +132,7 @@ class SqlContextStore:
             )
 
     def customers_at(self, version: int) -> CustomerTable:
-        with self._connect() as conn:
+        with self._reading() as conn:
             check_version(version, self._head(conn))
             base_row = self._materialization(conn, version)
             base_version = 0 if base_row is None else base_row[0]
@@ -163,7 +164,7 @@ class SqlContextStore:
         query = select(context_versions).order_by(context_versions.c.version.desc())
         if limit is not None:
             query = query.limit(limit)
-        with self._connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(query).all()
         return [
             ChangeRecord(
@@ -201,9 +202,10 @@ class SqlContextStore:
                     raise VersionConflict(
                         "another change was written at the same time; retry"
                     ) from exc
-            except SQLAlchemyError as exc:
+            except STORAGE_ERRORS as exc:
+                # Raw driver errors come from the PostgreSQL COPY path, which bypasses SQLAlchemy.
                 raise StorageError(
-                    f"writing to {safe_url(str(self._engine.url))} failed: {_reason(exc)}"
+                    f"writing to {safe_url(str(self._engine.url))} failed: {failure_reason(exc)}"
                 ) from exc
         raise AssertionError("unreachable: the last attempt returns or raises")
 
@@ -362,11 +364,15 @@ class SqlContextStore:
 
     # -- helpers --------------------------------------------------------------------------------
 
-    def _connect(self) -> Connection:
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """A connection for reads; database failures become one ``StorageError`` line."""
         try:
-            return self._engine.connect()
-        except SQLAlchemyError as exc:
-            raise StorageError(f"cannot reach {safe_url(str(self._engine.url))}: {exc}") from exc
+            with self._engine.connect() as conn:
+                yield conn
+        except STORAGE_ERRORS as exc:
+            where = safe_url(str(self._engine.url))
+            raise StorageError(f"reading from {where} failed: {failure_reason(exc)}") from exc
 
     @staticmethod
     def _materialization(conn: Connection, version: int) -> tuple[int, bytes] | None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
@@ -22,22 +23,40 @@ from mios.errors import StorageError
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+#: Errors raised by the drivers themselves, where mios talks to a driver directly.
+DRIVER_ERRORS: tuple[type[Exception], ...]
+try:
+    import psycopg
+
+    DRIVER_ERRORS = (sqlite3.Error, psycopg.Error)
+except ImportError:  # the postgres extra is not installed
+    DRIVER_ERRORS = (sqlite3.Error,)
+#: Everything a database can raise at mios, through SQLAlchemy or from a driver directly.
+STORAGE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, *DRIVER_ERRORS)
+
+
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+#: Query parameters that carry secrets in libpq and psycopg connection strings.
+_SECRET_PARAMETERS = frozenset({"password", "sslpassword", "passfile", "sslkey"})
+
+
 def safe_url(url: str) -> str:
-    """The URL with any password hidden, for messages and logs."""
+    """The URL with every password hidden (user part and query string), for messages."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
         return "<unparseable database URL>"
+    hidden = {k: "***" for k in parsed.query if k.lower() in _SECRET_PARAMETERS}
+    return parsed.update_query_dict(hidden).render_as_string(hide_password=True)
 
 
 def create_database_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
         raise StorageError(f"not a database URL: {safe_url(url)}") from exc
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -78,7 +97,13 @@ def migrate(engine: Engine) -> None:
                 connection.execute(text("SELECT pg_advisory_xact_lock(772001)"))
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
-    except SQLAlchemyError as exc:
+    except CommandError as exc:
+        # Typically a revision this release does not know: a newer mios migrated the database.
+        raise StorageError(
+            f"the database {safe_url(str(engine.url))} has a schema this version of mios does "
+            f"not know ({exc}); upgrade mios"
+        ) from exc
+    except STORAGE_ERRORS as exc:
         raise StorageError(f"cannot reach {safe_url(str(engine.url))}: {reason(exc)}") from exc
 
 
@@ -90,7 +115,7 @@ def check_connection(engine: Engine) -> None:
         raise StorageError(f"cannot reach {safe_url(str(engine.url))}: {reason(exc)}") from exc
 
 
-def reason(exc: SQLAlchemyError) -> str:
+def reason(exc: BaseException) -> str:
     """The driver's first line about what went wrong."""
     original = getattr(exc, "orig", None)
     message = str(original if original is not None else exc).strip().splitlines()

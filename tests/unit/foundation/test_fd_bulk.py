@@ -43,6 +43,30 @@ def test_chunks_rejoin_and_parse_alone_to_the_same_rows(
         line += line_count(piece)
 
 
+raw_text = st.text(alphabet='ab,"\n\r ', max_size=120)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(text=raw_text, size=st.integers(1, 30))
+def test_any_text_splits_into_pieces_that_parse_like_the_whole(text: str, size: int) -> None:
+    """Stray quotes inside unquoted fields, unterminated quotes, lone CRs, CRLFs split across
+    reads: every piece must parse on its own exactly as it does inside the whole text."""
+    pieces = list(csv_text_chunks(io.StringIO(text, newline=""), 1, size))
+    assert "".join(p for p, _ in pieces) == text
+    assert [row for piece, _ in pieces for row in parse(piece)] == parse(text)
+
+
+def test_a_stray_quote_does_not_stop_the_splitting() -> None:
+    """A quote inside an unquoted field is an ordinary character to csv; it must not make the
+    rest of the file look like one quoted field (which once made imports quadratic)."""
+    rows = ["a,b"] + ['x,5" screen'] + [f"r{i},v{i}" for i in range(2000)] + ['y,"two\nlines"']
+    text = "\n".join(rows) + "\n"
+    pieces = list(csv_text_chunks(io.StringIO(text, newline=""), 1, 500))
+    assert len(pieces) > 20
+    assert max(len(p) for p, _ in pieces) < 1100
+    assert [row for piece, _ in pieces for row in parse(piece)] == parse(text)
+
+
 def test_line_count_follows_universal_newlines() -> None:
     assert line_count("a\nb\r\nc\rd") == 3
     assert line_count("") == 0

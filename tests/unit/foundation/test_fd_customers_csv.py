@@ -479,3 +479,57 @@ def test_two_valid_copies_of_an_id_are_still_duplicates(tmp_path: Path) -> None:
         read_customers_csv(write(tmp_path, text))
     assert [where(p) for p in caught.value.problems] == [(3, "customer_id")]
     assert "first on line 2" in caught.value.problems[0].message
+
+
+CONSENTED = f"{HEAD},consent_email,basis_email,consented_at_email\n"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "20240301",
+        "99999-01-01",
+        "2024",
+        "2024-03-01 09:30:00",
+        "2024-03-01T09:30:00.5Z",
+        "2024-02-30",
+        "2024-03-01T09:30Z",
+        "now",
+    ],
+)
+def test_only_the_documented_timestamp_forms_are_accepted(tmp_path: Path, value: str) -> None:
+    text = f"{CONSENTED}A,US,US,UTC,granted,consent,{value}\n"
+    with pytest.raises(CustomerImportError) as caught:
+        read_customers_csv(write(tmp_path, text))
+    assert [where(p) for p in caught.value.problems] == [(2, "consented_at_email")]
+
+
+@pytest.mark.parametrize("value", ["2024-03-01", "2024-03-01T09:30:00", "2024-03-01T09:30:00Z"])
+def test_the_documented_timestamp_forms_are_read_as_utc(tmp_path: Path, value: str) -> None:
+    text = f"{CONSENTED}A,US,US,UTC,granted,consent,{value}\n"
+    at = (
+        read_customers_csv(write(tmp_path, text))
+        .table.customer("A")
+        .consent_for(ChannelName.EMAIL)
+        .at
+    )
+    assert at is not None
+    assert at.tzinfo is not None
+    assert at.date().isoformat() == "2024-03-01"
+
+
+def test_values_wider_than_the_database_columns_are_refused(tmp_path: Path) -> None:
+    text = (
+        f"{HEAD},suppressed,suppression_reason\n"
+        f"A,{'R' * 33},US,UTC,true,x\nB,US,US,UTC,true,{'y' * 201}\n"
+    )
+    with pytest.raises(CustomerImportError) as caught:
+        read_customers_csv(write(tmp_path, text))
+    assert [where(p) for p in caught.value.problems] == [(2, "region"), (3, "suppression_reason")]
+
+
+def test_codes_with_leading_zeros_stay_text(tmp_path: Path) -> None:
+    text = f"{HEAD},zip,score\nA,US,US,UTC,02134,0.5\nB,US,US,UTC,10001,0\n"
+    table = read_customers_csv(write(tmp_path, text)).table
+    assert table.categorical["zip"].strings().tolist() == ["02134", "10001"]
+    assert table.numeric["score"].tolist() == [0.5, 0.0]

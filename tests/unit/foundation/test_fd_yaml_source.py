@@ -149,3 +149,15 @@ def test_dotted_paths() -> None:
     assert dotted(["a", 0, "b", 2]) == "a[0].b[2]"
     assert dotted([0, "x"]) == "[0].x"
     assert dotted([]) == ""
+
+
+def test_an_alias_bomb_is_refused_quickly() -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    with pytest.raises(WorkspaceError, match="aliases expand to too many"):
+        parse_yaml("\n".join(lines) + "\n", "bomb.yaml")
+
+
+def test_absurd_nesting_is_refused() -> None:
+    with pytest.raises(WorkspaceError, match="nested too deeply"):
+        parse_yaml("x: " + "[" * 5000 + "]" * 5000 + "\n", "deep.yaml")
