@@ -137,3 +137,42 @@ def test_a_data_folder_that_is_a_file_is_bad_input(tmp_path: Path) -> None:
     (tmp_path / ".mios").write_text("not a folder")
     with pytest.raises(WorkspaceError, match="cannot keep the context database here"):
         open_context_store(tmp_path, Settings())
+
+
+def test_a_bulk_insert_rebuilds_the_indexes_and_a_failed_one_keeps_them(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mios.context.store import ContextChange
+    from mios.persistence import context_store
+    from mios.persistence.context_store import SqlContextStore
+    from tests.support.workspaces import minimal_spec, random_customers
+
+    monkeypatch.setattr(context_store, "REBUILD_INDEXES_AT", 10)
+    engine = create_database_engine(sqlite_url)
+    migrate(engine)
+    store = SqlContextStore(engine, materialize_at=1)
+    store.write(
+        ContextChange(workspace=minimal_spec(), customers=random_customers(50)),
+        actor="a",
+        reason="bulk",
+    )
+
+    def schema_diff() -> list[object]:
+        with engine.connect() as conn:
+            return list(compare_metadata(MigrationContext.configure(conn), metadata))
+
+    assert schema_diff() == []
+    assert store.snapshot().customers().equals(random_customers(50))
+
+    def broken_pack(_table: object) -> bytes:
+        raise OSError("disk full")
+
+    # Fails after the rows went in and the indexes were dropped: everything rolls back.
+    monkeypatch.setattr(context_store, "pack", broken_pack)
+    with pytest.raises(OSError, match="disk full"):
+        store.write(
+            ContextChange(customers=random_customers(20, prefix="N")), actor="a", reason="fails"
+        )
+    assert schema_diff() == []
+    assert store.head() == 1
+    store.close()
