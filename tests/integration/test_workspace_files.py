@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mios.context.examples import write_example
+from mios.context.translate import build_workspace
 from mios.context.workspace_files import load_workspace
 from mios.errors import CustomerImportError, WorkspaceError
 
@@ -35,7 +36,7 @@ def test_the_example_loads(workspace: Path) -> None:
     loaded = load_workspace(workspace)
     assert loaded.customers is not None
     assert len(loaded.customers) == 60
-    assert loaded.spec.to_domain().name == "Northwind Outfitters"
+    assert build_workspace(loaded.spec).name == "Northwind Outfitters"
 
 
 def test_a_segment_naming_no_customer_column_is_refused_at_load(workspace: Path) -> None:

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from mios.context.spec import WorkspaceSpec
+from mios.context.translate import build_workspace
 from mios.domain.budget import BudgetLedger, LedgerEntry
 from mios.domain.customer_table import CustomerTable
 from mios.domain.history import ChannelHistory
@@ -100,7 +101,7 @@ class ContextSnapshot:
 
     @cached_property
     def workspace(self) -> Workspace:
-        return self.spec.to_domain()
+        return build_workspace(self.spec)
 
     @cached_property
     def ledger(self) -> BudgetLedger:
@@ -174,7 +175,7 @@ def check_write(
             first = change.remove_customers[int(np.flatnonzero(both)[0])]
             raise DomainError(f"customer {first!r} is both changed and removed in one change")
     if change.workspace is not None:
-        change.workspace.to_domain()  # the domain's own checks must pass before it is stored
+        build_workspace(change.workspace)  # the domain's own checks must pass before it is stored
 
 
 def resolve_version(version: int | None, head: int) -> int:

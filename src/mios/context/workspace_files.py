@@ -33,11 +33,8 @@ from mios.context.spec import (
     PolicyFileSpec,
     WorkspaceFileSpec,
     WorkspaceSpec,
-    offer,
-    parse_rule,
-    playbook,
-    policy_pack,
 )
+from mios.context.translate import build_workspace, offer, parse_rule, playbook, policy_pack
 from mios.context.yaml_source import YamlDocument, dotted, read_yaml
 from mios.domain.channel import ChannelName
 from mios.domain.customer_table import CustomerTable
@@ -103,7 +100,7 @@ def load_workspace(
     _check_references(config_document, config, offers_document, offers)
     spec = WorkspaceSpec(config=config, offers=offers, policies=policies, playbooks=playbooks)
     try:
-        workspace = spec.to_domain()
+        workspace = build_workspace(spec)
     except DomainError as exc:
         raise WorkspaceError.at(str(exc), file=config_document.file) from exc
     history = read_history(root / "data" / "history", root, currency)

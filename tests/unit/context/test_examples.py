@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from mios.context.examples import AS_OF, EXAMPLES, HISTORY_WEEKS, write_example
+from mios.context.translate import build_workspace
 from mios.context.workspace_files import LoadedWorkspace, load_workspace
 from mios.domain.channel import CONSENT_CHANNELS, ChannelName
 from mios.domain.customer import BASIS_CODES, CONSENT_CODES, ConsentStatus, LawfulBasis
@@ -58,7 +59,7 @@ def loaded(example: str, tmp_path_factory: pytest.TempPathFactory) -> LoadedWork
 
 @pytest.fixture(scope="module")
 def workspace(loaded: LoadedWorkspace) -> Workspace:
-    return loaded.spec.to_domain()
+    return build_workspace(loaded.spec)
 
 
 class TestFiles:

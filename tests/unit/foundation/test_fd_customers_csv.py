@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mios.context import customers_csv
+from mios.context import customer_checks, customers_csv
 from mios.context.customers_csv import CsvImport, read_customers_csv
 from mios.domain.channel import ChannelName
 from mios.domain.customer import Consent, ConsentStatus, Customer, LawfulBasis
@@ -307,7 +307,7 @@ class TestInvalidValues:
     def test_problems_beyond_the_cap_are_counted_not_kept(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr(customers_csv, "MAX_PROBLEMS", 2)
+        monkeypatch.setattr(customer_checks, "MAX_PROBLEMS", 2)
         bad = [f"{i},EU,xx,UTC" for i in range(5)]
         path = write(tmp_path, "\n".join([HEAD, "OK,EU,DE,UTC", *bad, ""]))
         result = read_customers_csv(path, skip_invalid=True)

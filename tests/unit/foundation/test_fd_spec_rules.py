@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from mios.context.spec import WorkspaceInfoSpec, is_time_zone, parse_rule
+from mios.context.spec import WorkspaceInfoSpec, is_time_zone
+from mios.context.translate import parse_rule
 from mios.domain.segment import AllOf, AnyOf, Condition, Not, Operator
 from mios.errors import DomainError
 
