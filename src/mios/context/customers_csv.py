@@ -74,7 +74,11 @@ def read_customers_csv(
         try:
             return _read(handle, name, total, skip_invalid, progress, workers, path)
         except UnicodeDecodeError as exc:
-            raise CustomerImportError.at(f"not UTF-8 text ({exc.reason})", file=name) from exc
+            raise CustomerImportError.at(
+                f"not UTF-8 text ({exc.reason}); save the file as UTF-8",
+                file=name,
+                line=_first_undecodable_line(path),
+            ) from exc
         except csv.Error as exc:
             raise CustomerImportError.at(f"malformed CSV: {exc}", file=name) from exc
 
@@ -129,6 +133,16 @@ def _read(
         problems=problems.items,
         problem_count=problems.count,
     )
+
+
+def _first_undecodable_line(path: Path) -> int | None:
+    """The line of the first byte that is not UTF-8 (read again only on this error path)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return data.count(b"\n", 0, exc.start) + 1
+    return None
 
 
 def parse_workers(path: Path) -> int:

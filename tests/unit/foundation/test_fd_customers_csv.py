@@ -533,3 +533,14 @@ def test_codes_with_leading_zeros_stay_text(tmp_path: Path) -> None:
     table = read_customers_csv(write(tmp_path, text)).table
     assert table.categorical["zip"].strings().tolist() == ["02134", "10001"]
     assert table.numeric["score"].tolist() == [0.5, 0.0]
+
+
+def test_a_byte_that_is_not_utf8_is_named_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(
+        f"{HEAD}\nA,US,US,UTC\nB,EU,DE,Europe/Berlin\n".encode() + b"C,EU,FR,Caf\xe9\n"
+    )
+    with pytest.raises(CustomerImportError) as caught:
+        read_customers_csv(path)
+    assert where(caught.value.problems[0]) == (4, None)
+    assert "UTF-8" in str(caught.value)
