@@ -23,7 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from mios.context.customers_csv import Progress, parse_workers, read_customers_csv
 from mios.context.spec import (
@@ -35,13 +35,13 @@ from mios.context.spec import (
     WorkspaceSpec,
 )
 from mios.context.translate import build_workspace, offer, parse_rule, playbook, policy_pack
-from mios.context.yaml_source import YamlDocument, dotted, read_yaml
+from mios.context.yaml_source import YamlDocument, dotted, read_yaml, validated
 from mios.domain.channel import ChannelName
 from mios.domain.customer_table import CustomerTable
 from mios.domain.history import ChannelHistory, ChannelWeek
 from mios.domain.money import Money, to_decimal
 from mios.domain.segment import Segment
-from mios.errors import DomainError, Location, Problem, WorkspaceError
+from mios.errors import DomainError, WorkspaceError
 
 CONFIG_FILE = "mios.yaml"
 _COUNT = re.compile(r"[0-9]+")  # ASCII digits only: int() would also take "١٢" or "1_000"
@@ -182,42 +182,7 @@ def _in_domain(
 
 
 def _validated(document: YamlDocument, model: type[SpecT]) -> SpecT:
-    if not isinstance(document.data, dict):
-        raise WorkspaceError.at(
-            "expected a mapping of keys to values at the top", file=document.file, line=1
-        )
-    try:
-        return model.model_validate(document.data)
-    except ValidationError as exc:
-        raise _workspace_error(document, exc) from exc
-
-
-def _workspace_error(document: YamlDocument, exc: ValidationError) -> WorkspaceError:
-    problems = []
-    for error in exc.errors(include_url=False):
-        path = [p for p in error["loc"] if isinstance(p, str | int)]
-        # pydantic names union members and tagged choices in loc; they are not user fields.
-        path = [p for p in path if not (isinstance(p, str) and p[:1].isupper())]
-        path = [p for p in path if p not in {"literal['deny','warn']", "ApproveEffectSpec"}]
-        message = _message(error)
-        problems.append(
-            Problem(Location(document.file, document.line_of(path), dotted(path) or None), message)
-        )
-    first = problems[0]
-    more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
-    return WorkspaceError(f"{first}{more}", problems)
-
-
-def _message(error: Any) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        return "unknown field"
-    if kind == "missing":
-        return "required field is missing"
-    if kind in {"literal_error", "enum"}:
-        expected = error.get("ctx", {}).get("expected")
-        return f"invalid value {error.get('input')!r}; expected {expected}"
-    return f"{error['msg']} (got {error.get('input')!r})" if "input" in error else error["msg"]
+    return validated(document, model, WorkspaceError)
 
 
 def _yaml_files(folder: Path) -> list[Path]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
-from mios.errors import WorkspaceError
+from mios.errors import InputError, Location, Problem, WorkspaceError
 
 PathKey = tuple[str | int, ...]
 MAX_VALUES = 1_000_000  # far beyond any real workspace file
@@ -106,3 +107,42 @@ def _dotted(path: Sequence[str | int]) -> str:
 
 
 dotted = _dotted
+
+
+SpecT = TypeVar("SpecT", bound=BaseModel)
+
+
+def validated(document: YamlDocument, model: type[SpecT], error: type[InputError]) -> SpecT:
+    """``document`` checked against ``model``; every problem named by file, line and field."""
+    if not isinstance(document.data, dict):
+        raise error.at(
+            "expected a mapping of keys to values at the top", file=document.file, line=1
+        )
+    try:
+        return model.model_validate(document.data)
+    except ValidationError as exc:
+        problems = [_problem(document, item) for item in exc.errors(include_url=False)]
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        raise error(f"{problems[0]}{more}", problems) from exc
+
+
+def _problem(document: YamlDocument, error: Any) -> Problem:
+    path = [p for p in error["loc"] if isinstance(p, str | int)]
+    # pydantic names union members and tagged choices in loc; they are not user fields.
+    path = [p for p in path if not (isinstance(p, str) and p[:1].isupper())]
+    path = [p for p in path if not (isinstance(p, str) and p.startswith(("literal[", "function-")))]
+    location = Location(document.file, document.line_of(path), dotted(path) or None)
+    return Problem(location, _message(error))
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing":
+        return "required field is missing"
+    if kind in {"literal_error", "enum"}:
+        expected = error.get("ctx", {}).get("expected")
+        return f"invalid value {error.get('input')!r}; expected {expected}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{message} (got {error.get('input')!r})" if "input" in error else message
