@@ -8,6 +8,7 @@ caller never has to know which library failed.
     ├── InputError                  bad input from a person or a file; CLI exit code 2
     │   ├── WorkspaceError          a workspace file is missing, malformed or invalid
     │   ├── CustomerImportError     a customers CSV has invalid rows (each one listed)
+    │   ├── ScenarioError           a market scenario file is missing, malformed or invalid
     │   └── DomainError             a value breaks a domain rule (currency mix, bad rule ...)
     │       ├── IllegalTransition   an Action moved along an edge its state machine lacks
     │       └── BudgetExceeded      a commitment would overdraw the budget ledger
@@ -86,6 +87,10 @@ class WorkspaceError(InputError):
 
 class CustomerImportError(InputError):
     """A customers CSV has invalid rows; ``problems`` names each line."""
+
+
+class ScenarioError(InputError):
+    """A market scenario file is missing, malformed or invalid."""
 
 
 class DomainError(InputError):

@@ -32,25 +32,27 @@ class YamlDocument:
         return None
 
 
-def read_yaml(path: Path, display: str | None = None) -> YamlDocument:
+def read_yaml(
+    path: Path, display: str | None = None, *, error: type[InputError] = WorkspaceError
+) -> YamlDocument:
     name = display or str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise WorkspaceError.at("file not found", file=name) from None
+        raise error.at("file not found", file=name) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise WorkspaceError.at(f"cannot read: {exc}", file=name) from exc
-    return parse_yaml(text, name)
+        raise error.at(f"cannot read: {exc}", file=name) from exc
+    return parse_yaml(text, name, error=error)
 
 
-def parse_yaml(text: str, name: str) -> YamlDocument:
+def parse_yaml(text: str, name: str, *, error: type[InputError] = WorkspaceError) -> YamlDocument:
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return YamlDocument(name, {}, {})
         lines: dict[PathKey, int] = {}
-        _index(node, (), lines, name, [MAX_VALUES])
+        _index(node, (), lines, name, [MAX_VALUES], error)
         data = loader.construct_document(node)
         if data is None:  # a document of only "---" says nothing, like an empty file
             data = {}
@@ -58,33 +60,36 @@ def parse_yaml(text: str, name: str) -> YamlDocument:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or exc.context or "malformed YAML"
-        raise WorkspaceError.at(f"malformed YAML: {problem}", file=name, line=line) from exc
+        raise error.at(f"malformed YAML: {problem}", file=name, line=line) from exc
     except yaml.YAMLError as exc:
-        raise WorkspaceError.at(f"malformed YAML: {exc}", file=name) from exc
+        raise error.at(f"malformed YAML: {exc}", file=name) from exc
     except RecursionError as exc:
-        raise WorkspaceError.at("nested too deeply to be a workspace file", file=name) from exc
+        raise error.at("nested too deeply", file=name) from exc
     finally:
         loader.dispose()
     return YamlDocument(name, data, lines)
 
 
 def _index(
-    node: yaml.Node, path: PathKey, lines: dict[PathKey, int], name: str, budget: list[int]
+    node: yaml.Node,
+    path: PathKey,
+    lines: dict[PathKey, int],
+    name: str,
+    budget: list[int],
+    error: type[InputError],
 ) -> None:
     # Aliases let a few lines stand for billions of values ("billion laughs"); count values as
     # they expand and stop long before anything downstream would walk them all.
     budget[0] -= 1
     if budget[0] < 0:
-        raise WorkspaceError.at(
-            f"more than {MAX_VALUES:,} values (aliases expand to too many)", file=name
-        )
+        raise error.at(f"more than {MAX_VALUES:,} values (aliases expand to too many)", file=name)
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
             key = str(key_node.value)
             if key in seen:
                 # PyYAML silently keeps the last one; a duplicated key is almost always a mistake.
-                raise WorkspaceError.at(
+                raise error.at(
                     f"key {key!r} appears twice",
                     file=name,
                     line=key_node.start_mark.line + 1,
@@ -92,11 +97,11 @@ def _index(
                 )
             seen.add(key)
             lines[(*path, key)] = key_node.start_mark.line + 1
-            _index(value_node, (*path, key), lines, name, budget)
+            _index(value_node, (*path, key), lines, name, budget, error)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             lines[(*path, i)] = item.start_mark.line + 1
-            _index(item, (*path, i), lines, name, budget)
+            _index(item, (*path, i), lines, name, budget, error)
 
 
 def _dotted(path: Sequence[str | int]) -> str:
@@ -127,12 +132,32 @@ def validated(document: YamlDocument, model: type[SpecT], error: type[InputError
 
 
 def _problem(document: YamlDocument, error: Any) -> Problem:
-    path = [p for p in error["loc"] if isinstance(p, str | int)]
-    # pydantic names union members and tagged choices in loc; they are not user fields.
-    path = [p for p in path if not (isinstance(p, str) and p[:1].isupper())]
-    path = [p for p in path if not (isinstance(p, str) and p.startswith(("literal[", "function-")))]
+    path = _user_path(document.data, error["loc"])
     location = Location(document.file, document.line_of(path), dotted(path) or None)
     return Problem(location, _message(error))
+
+
+def _user_path(data: Any, loc: Sequence[Any]) -> list[str | int]:
+    """pydantic's error location as the user wrote it: follow the document, and drop the names
+    pydantic adds for union members and validators (``ApproveEffectSpec``, ``literal[...]``)."""
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
+            node = node[part]
+        elif isinstance(part, str) and _is_pydantic_tag(part):
+            continue
+        else:
+            node = None  # a missing or unknown field: name it, nothing below it to follow
+        path.append(part)
+    return path
+
+
+def _is_pydantic_tag(part: str) -> bool:
+    camel_case = part[:1].isupper() and part[1:2].islower()
+    return camel_case or "[" in part or part.startswith("function-")
 
 
 def _message(error: Any) -> str:
