@@ -35,10 +35,6 @@ except ImportError:  # the postgres extra is not installed
 STORAGE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, *DRIVER_ERRORS)
 
 
-def sqlite_url(path: Path) -> str:
-    return f"sqlite:///{path}"
-
-
 #: Query parameters that carry secrets in libpq and psycopg connection strings.
 _SECRET_PARAMETERS = frozenset({"password", "sslpassword", "passfile", "sslkey"})
 

@@ -24,8 +24,6 @@ from mios.domain.channel import CONSENT_CHANNELS, ChannelName
 from mios.errors import ScenarioError
 
 SHIPPED = Path(__file__).parent / "scenarios"
-DIRECT = (ChannelName.EMAIL, ChannelName.SMS, ChannelName.PUSH)
-PAID = (ChannelName.PAID_SEARCH, ChannelName.PAID_SOCIAL, ChannelName.DISPLAY)
 
 Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 Rate = Annotated[float, Field(ge=0, le=1)]
