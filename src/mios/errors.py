@@ -9,13 +9,17 @@ caller never has to know which library failed.
     │   ├── WorkspaceError          a workspace file is missing, malformed or invalid
     │   ├── CustomerImportError     a customers CSV has invalid rows (each one listed)
     │   ├── ScenarioError           a market scenario file is missing, malformed or invalid
+    │   ├── MarketError             an action the simulated market cannot carry out
     │   └── DomainError             a value breaks a domain rule (currency mix, bad rule ...)
     │       ├── IllegalTransition   an Action moved along an edge its state machine lacks
     │       └── BudgetExceeded      a commitment would overdraw the budget ledger
     ├── ContextError                the shared context cannot do what was asked
     │   ├── UnknownVersion          a snapshot version that was never written
     │   └── VersionConflict         a write based on a version that is no longer the head
-    └── StorageError                the database cannot be reached or refused a write; exit 1
+    ├── StorageError                the database cannot be reached or refused a write; exit 1
+    ├── ChannelError                a channel refused or failed an action
+    │   └── ChannelUnavailable      the channel is down now; the same action may be retried
+    └── NotFittedError              an estimator was used before ``fit``
 
 ``Location`` names the place at fault (file, line, field) so every message can point at it.
 """
@@ -93,6 +97,10 @@ class ScenarioError(InputError):
     """A market scenario file is missing, malformed or invalid."""
 
 
+class MarketError(InputError):
+    """An action names something the simulated market does not have, or asks the impossible."""
+
+
 class DomainError(InputError):
     """A value breaks a rule of the domain."""
 
@@ -119,6 +127,14 @@ class VersionConflict(ContextError):
 
 class StorageError(MiosError):
     """The database cannot be reached, or refused a read or a write."""
+
+
+class ChannelError(MiosError):
+    """A channel refused an action (wrong state, wrong channel, closed) or failed to carry it out."""
+
+
+class ChannelUnavailable(ChannelError):
+    """The channel cannot take actions right now (an outage); retrying later is safe."""
 
 
 class NotFittedError(MiosError):

@@ -64,6 +64,7 @@ class SegmentSpec(Spec):
     response: Multiplier = 1.0  # how much more (or less) this segment buys per contact
     order_value: Multiplier = 1.0  # its orders relative to the offer's average
     fatigue: Multiplier = 1.0  # how strongly extra contacts wear it out
+    organic_daily_rate: Rate = 0.0  # chance a customer buys on a day with no contact at all
 
 
 class OfferSpec(Spec):
@@ -176,10 +177,19 @@ class ShockSpec(Spec):
         return self
 
 
+class LimitsSpec(Spec):
+    """What every reference policy must stay within (mios itself runs on the workspace's own)."""
+
+    daily_budget: NonNegative  # paid media and content together, per day
+    contacts_per_week: Annotated[int, Field(ge=0, le=50)] = 3  # per customer, all channels
+
+
 class PopulationSpec(Spec):
     customers: Annotated[int, Field(ge=1, le=100_000_000)]
     regions: dict[Annotated[str, Field(pattern=r"^[A-Z]{2,8}$")], RegionSpec]
     segments: Annotated[list[SegmentSpec], Field(min_length=1)]
+    # Coefficient of variation of each customer's own responsiveness around their segment's.
+    propensity_spread: Annotated[float, Field(ge=0, le=3)] = 0.5
 
     @model_validator(mode="after")
     def _shares(self) -> PopulationSpec:
@@ -200,6 +210,7 @@ class Scenario(Spec):
     offers: Annotated[list[OfferSpec], Field(min_length=1)]
     angles: Annotated[list[AngleSpec], Field(min_length=1)]
     channels: ChannelsSpec
+    limits: LimitsSpec
     fatigue: FatigueSpec = FatigueSpec()
     risk: RiskSpec = RiskSpec()
     seasonality: SeasonalitySpec = SeasonalitySpec()
