@@ -130,7 +130,7 @@ class StorageError(MiosError):
 
 
 class ChannelError(MiosError):
-    """A channel refused an action (wrong state, wrong channel, closed) or failed to carry it out."""
+    """A channel refused an action (wrong state or channel, closed) or failed to carry it out."""
 
 
 class ChannelUnavailable(ChannelError):

@@ -72,8 +72,9 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 @contextmanager
 def progress_bar(description: str, *, enabled: bool) -> Iterator[Callable[[int, int], None]]:
-    """A Rich bar on stderr (so ``--json`` output stays clean); a no-op when disabled."""
-    if not enabled:
+    """A Rich bar on stderr (so ``--json`` output stays clean); a no-op when disabled or when
+    stderr is not a terminal (a bar drawn into a log or a pipe is only noise)."""
+    if not (enabled and stderr.is_terminal):
         yield lambda _done, _total: None
         return
     with Progress(

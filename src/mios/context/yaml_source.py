@@ -170,4 +170,8 @@ def _message(error: Any) -> str:
         expected = error.get("ctx", {}).get("expected")
         return f"invalid value {error.get('input')!r}; expected {expected}"
     message = str(error["msg"]).removeprefix("Value error, ")
-    return f"{message} (got {error.get('input')!r})" if "input" in error else message
+    given = error.get("input")
+    # A whole section echoed back would bury the message; the line number already points at it.
+    if "input" not in error or isinstance(given, dict | list):
+        return message
+    return f"{message} (got {given!r})"

@@ -69,6 +69,7 @@ class Execution:
     accepted: int  # messages sent, budget settings or pieces taken; 0 when nothing happened
     outcomes: tuple[Outcome, ...]
     note: str | None = None  # why less happened than asked (an outage, capacity, a spend cap)
+    outage: bool = False  # the channel was down: nothing happened, and a retry later may work
 
 
 @dataclass
@@ -294,7 +295,7 @@ class Market:
         share, experiment = _holdout(action)
         day, ordinal = self._day, self._next_ordinal()
         if truth.outage(channel, day):
-            return Execution(action.id, day, 0, (), f"{channel} is down on day {day}")
+            return Execution(action.id, day, 0, (), f"{channel} is down on day {day}", outage=True)
 
         arm: dict[str, Any] = {}
         if share > 0:
@@ -390,7 +391,7 @@ class Market:
         angle = truth.angle_index(action.content.angle)
         day, ordinal = self._day, self._next_ordinal()
         if truth.outage(ChannelName.CONTENT, day):
-            return Execution(action.id, day, 0, (), f"content is down on day {day}")
+            return Execution(action.id, day, 0, (), f"content is down on day {day}", outage=True)
         self._pieces.append(_Piece(action.id, day, day + truth.content.life_days - 1, offer, angle))
         emit = _Emitter(self, action.id, ChannelName.CONTENT, ordinal, {})
         emit.money(OutcomeKind.SPEND, truth.content.cost_per_piece)
