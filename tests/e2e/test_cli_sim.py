@@ -181,3 +181,28 @@ def test_every_sim_command_has_help_with_an_example(command: list[str], example:
     assert result.exit_code == 0
     assert "Example:" in result.stdout
     assert example in result.stdout
+
+
+def test_separate_processes_print_identical_output_whatever_the_hash_seed() -> None:
+    import os
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "mios.cli.app", "sim", "run", "subscription-retention"]
+    command += ["--policy", "oracle", "--json", *SMALL_RUN]
+    outputs = {
+        subprocess.run(
+            command,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed, "MIOS_DATABASE_URL": ""},
+            capture_output=True,
+            check=True,
+        ).stdout
+        for hash_seed in ("0", "1", "12345")
+    }
+    assert len(outputs) == 1
+    assert json.loads(outputs.pop())["conversions"] > 0
+
+
+def test_a_market_larger_than_the_limit_is_a_usage_error() -> None:
+    result = retail_run("--customers", "100000001")
+    assert result.exit_code == 2

@@ -7,9 +7,8 @@ set ``outage`` to make it refuse with ``ChannelUnavailable`` until it is cleared
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 
-from mios.channels.port import Receipt, admit
+from mios.channels.port import Receipt, admit, replay
 from mios.domain.action import Action
 from mios.domain.channel import ChannelName
 from mios.errors import ChannelUnavailable
@@ -31,9 +30,9 @@ class RecordingChannel:
 
     def execute(self, action: Action) -> Receipt:
         channel = admit(action, self._channels, closed=self._closed)
-        seen = self._receipts.get(action.idempotency_key)
+        seen = replay(self._receipts, action)
         if seen is not None:
-            return replace(seen, duplicate=True)
+            return seen
         if self.outage:
             raise ChannelUnavailable(f"action {action.id}: {channel} is down")
         self.executed.append(action)

@@ -16,7 +16,8 @@ failure, and retrying it would fail the same way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from mios.domain.action import Action, ActionState
@@ -63,3 +64,19 @@ def admit(action: Action, serves: frozenset[ChannelName], *, closed: bool) -> Ch
         served = ", ".join(sorted(serves)) or "nothing"
         raise ChannelError(f"action {action.id}: {channel} is not served here (only {served})")
     return channel
+
+
+def replay(receipts: Mapping[str, Receipt], action: Action) -> Receipt | None:
+    """The earlier receipt for this idempotency key, marked duplicate; ``None`` if it is new.
+
+    A key belongs to one action: another action arriving with it is refused, since executing
+    it would be wrong and answering with someone else's receipt would hide that."""
+    seen = receipts.get(action.idempotency_key)
+    if seen is None:
+        return None
+    if seen.action_id != action.id:
+        raise ChannelError(
+            f"action {action.id}: idempotency key {action.idempotency_key} belongs to action "
+            f"{seen.action_id}"
+        )
+    return replace(seen, duplicate=True)

@@ -8,11 +8,10 @@ addressed to a workspace segment id reaches those customers and nobody else.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 
 import numpy as np
 
-from mios.channels.port import Receipt, admit
+from mios.channels.port import Receipt, admit, replay
 from mios.domain.action import Action
 from mios.domain.channel import ChannelName
 from mios.domain.outcome import Outcome
@@ -27,7 +26,7 @@ class SimulatorChannel:
 
     def __init__(self, market: Market, segments: Iterable[Segment] = ()) -> None:
         self._market = market
-        self._channels = frozenset(market.scenario.channel_names)
+        self._channels = frozenset(market.channel_names)
         self._receipts: dict[str, Receipt] = {}
         self._outcomes: list[Outcome] = []
         self._closed = False
@@ -40,11 +39,11 @@ class SimulatorChannel:
 
     def execute(self, action: Action) -> Receipt:
         channel = admit(action, self._channels, closed=self._closed)
-        seen = self._receipts.get(action.idempotency_key)
+        seen = replay(self._receipts, action)
         if seen is not None:
-            return replace(seen, duplicate=True)
+            return seen
         execution = self._market.execute(action)
-        if execution.outage:
+        if execution.unavailable:
             raise ChannelUnavailable(f"action {action.id}: {execution.note}")
         self._outcomes.extend(execution.outcomes)
         receipt = Receipt(

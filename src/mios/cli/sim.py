@@ -118,7 +118,9 @@ def run(
     ] = 30,
     customers: Annotated[
         int | None,
-        typer.Option("--customers", min=1, help="Market size (default: the scenario's)."),
+        typer.Option(
+            "--customers", min=1, max=100_000_000, help="Market size (default: the scenario's)."
+        ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed for the market.")] = 0,
     json_output: JsonOption = False,

@@ -17,18 +17,24 @@ does:
 - ``publish_content`` (content): one piece that reaches people every day of its life.
 - any other kind changes nothing in the market.
 
-Content with a banned term or a claim that is not substantiated creates one brand incident per
-execution. Outcomes are aggregated per action, kind and segment (``detail="aggregate"``, the
-default, which scales to millions) or reported per customer (``detail="customer"``). Every run is
-determined by scenario, seed and actions: the same inputs give byte-identical outcomes.
+An action is checked whole before it changes anything: one the market refuses (``MarketError``)
+leaves the market as it was. Content with a banned term or a claim that is not substantiated
+creates one brand incident per execution. Outcomes are aggregated per action, kind and segment
+(``detail="aggregate"``, which scales to millions; unsubscribes and complaints always name the
+customer, so a business can honour them) or reported per customer (``detail="customer"``).
+
+Every draw comes from a stream keyed by the seed, the day and the action's idempotency key (or
+the channel, or the content piece), so the same inputs give byte-identical outcomes, and adding
+an action leaves the draws of every other action as they were.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -39,9 +45,9 @@ from mios.domain.channel import CONSENT_CHANNELS, ChannelName
 from mios.domain.customer_table import CustomerTable
 from mios.domain.money import Money
 from mios.domain.outcome import Outcome, OutcomeKind
-from mios.domain.proposal import ActionKind, Audience, Content
+from mios.domain.proposal import ActionKind, Content
 from mios.errors import MarketError
-from mios.sim.scenario import Scenario
+from mios.sim.scenario import LimitsSpec, Scenario
 from mios.sim.totals import BRAND, COMPLIANCE, Totals
 from mios.sim.truth import (
     ACTION_STREAM,
@@ -58,6 +64,11 @@ Detail = Literal["aggregate", "customer"]
 _ORDER_VALUE_SD = 0.3  # spread of one order's value around its average (log-normal)
 _ORGANIC = "organic"
 _MAX_HOLDOUT = 0.9
+_MAX_MULTIPLIER = 10.0
+#: Amounts keep six decimals, so a fraction of a cent per message still adds up in the totals.
+_MICROS = ".6f"
+#: An old ad pool this small against the channel's half saturation no longer buys anything.
+_SPENT_POOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -69,21 +80,25 @@ class Execution:
     accepted: int  # messages sent, budget settings or pieces taken; 0 when nothing happened
     outcomes: tuple[Outcome, ...]
     note: str | None = None  # why less happened than asked (an outage, capacity, a spend cap)
-    outage: bool = False  # the channel was down: nothing happened, and a retry later may work
+    unavailable: bool = False  # nothing happened: the channel is down or full today; retry later
 
 
 @dataclass
-class _MediaSetting:
+class _AdPool:
+    """Adstock bought by one budget setting; its conversions are credited to that action."""
+
     action_id: str
-    daily_spend: float
+    serial: int
     offer: int
     angle: int | None
+    daily_spend: float
+    adstock: float = 0.0
 
 
 @dataclass(frozen=True)
 class _Piece:
     action_id: str
-    first_day: int
+    serial: int
     last_day: int
     offer: int
     angle: int | None
@@ -100,9 +115,10 @@ class _Holdout:
 class _Day:
     """What one open day has accumulated; reset when the day closes."""
 
-    ordinal: int = 0
+    serial: int = 0  # numbers every group of events, so outcome ids never repeat
     sent: dict[ChannelName, int] = field(default_factory=dict)
     holdouts: list[_Holdout] = field(default_factory=list)
+    executions: dict[str, int] = field(default_factory=dict)  # per idempotency key
 
 
 class Market:
@@ -124,6 +140,7 @@ class Market:
         n = len(population)
         self._day = 0
         self._today = _Day()
+        self._serial = 0  # numbers budget settings and content pieces across days
         self._week_contacts = np.zeros(n, dtype=np.int16)
         self._withdrawn = np.zeros((n, len(CONSENT_CHANNELS)), dtype=np.bool_)
         self._organic_used = np.zeros(n, dtype=np.bool_)
@@ -133,8 +150,8 @@ class Market:
             for index, segment_id in enumerate(population.segment_ids)
         }
         self._audiences: dict[str, IntArray] = {}
-        self._media: dict[ChannelName, _MediaSetting] = {}
-        self._adstock: dict[ChannelName, float] = dict.fromkeys(self._truth.media, 0.0)
+        self._pools: dict[ChannelName, list[_AdPool]] = {c: [] for c in self._truth.media}
+        self._current: dict[ChannelName, _AdPool] = {}
         self._pieces: list[_Piece] = []
         self._banned = [
             (term, re.compile(rf"(?<!\w){re.escape(term)}(?!\w)", re.IGNORECASE))
@@ -147,11 +164,38 @@ class Market:
         )
         self._table: CustomerTable | None = None
 
-    # -- what anyone may know -------------------------------------------------------------
+    # -- what a business would know -------------------------------------------------------
 
     @property
-    def scenario(self) -> Scenario:
-        return self._truth.scenario
+    def name(self) -> str:
+        return self._truth.scenario.name
+
+    @property
+    def start(self) -> date:
+        return self._truth.scenario.start
+
+    @property
+    def currency(self) -> str:
+        return self._truth.scenario.currency
+
+    @property
+    def channel_names(self) -> tuple[ChannelName, ...]:
+        return self._truth.scenario.channel_names
+
+    @property
+    def offer_ids(self) -> tuple[str, ...]:
+        return tuple(o.id for o in self._truth.scenario.offers)
+
+    @property
+    def angle_ids(self) -> tuple[str, ...]:
+        return tuple(a.id for a in self._truth.scenario.angles)
+
+    @property
+    def limits(self) -> LimitsSpec:
+        """The reference budget (scaled to this market's size) and contact cap."""
+        return self._truth.scenario.limits.model_copy(
+            update={"daily_budget": self._truth.daily_budget}
+        )
 
     @property
     def day(self) -> int:
@@ -163,21 +207,24 @@ class Market:
         return len(self._truth.population)
 
     @property
-    def currency(self) -> str:
-        return self.scenario.currency
-
-    @property
     def segment_ids(self) -> tuple[str, ...]:
         return self._truth.population.segment_ids
+
+    def price(self, channel: ChannelName) -> float:
+        """What one message costs on an addressed channel, or one piece on content."""
+        if channel is ChannelName.CONTENT and self._truth.content is not None:
+            return self._truth.content.cost_per_piece
+        return self._truth.direct(channel).cost_per_contact
 
     def customer_ids(self, positions: IntArray) -> list[str]:
         return self._truth.population.ids(positions)
 
     def customer_table(self) -> CustomerTable:
-        """The customers as a business would hold them (ids, region, time zone, consent at the
-        start, the ``segment`` attribute); import it into a workspace to run mios on them."""
+        """The customers as a business would hold them at the start (ids, region, country,
+        time zone, consent, the ``segment`` attribute); withdrawals since then arrive as
+        unsubscribe and complaint outcomes that name the customer."""
         if self._table is None:
-            self._table = self._truth.population.customer_table(self.scenario.start)
+            self._table = self._truth.population.customer_table(self.start)
         return self._table
 
     def members(self, segment_id: str) -> IntArray:
@@ -202,9 +249,11 @@ class Market:
         return self._week_contacts.astype(np.int64)
 
     def totals(self) -> Totals:
-        """Everything so far; the current week counts toward contacts if it has begun."""
+        """Everything so far. Contacts per week count complete weeks; until a week is complete,
+        the open one counts, so a run shorter than a week still reports its contacts."""
         snapshot = replace(self._totals, contact_weeks=self._totals.contact_weeks.copy())
-        if self._day % 7:
+        complete_weeks = self._day // 7
+        if complete_weeks == 0 and (self._day > 0 or self._week_contacts.any()):
             snapshot.add_contact_weeks(self._week_contacts.astype(np.int64))
         return snapshot
 
@@ -220,6 +269,8 @@ class Market:
         if name in self._members:
             raise MarketError(f"audience {name!r} is a scenario segment and cannot be redefined")
         if isinstance(customers, np.ndarray):
+            if customers.ndim != 1 or customers.dtype.kind not in "iu":
+                raise MarketError(f"audience {name!r}: positions must be a 1-d integer array")
             positions = np.unique(customers.astype(np.int64))
             if len(positions) and (positions[0] < 0 or positions[-1] >= self.customers):
                 raise MarketError(f"audience {name!r} has positions outside the market")
@@ -240,7 +291,7 @@ class Market:
     def execute(self, action: Action) -> Execution:
         """Carry out one action on the open day and return what it did at once."""
         channel = action.channel
-        if channel is not None and channel not in self.scenario.channel_names:
+        if channel is not None and channel not in self.channel_names:
             raise MarketError(f"action {action.id}: the market has no {channel} channel")
         if action.spend is not None and action.spend.currency != self.currency:
             raise MarketError(
@@ -293,27 +344,30 @@ class Market:
         angle = truth.angle_index(content.angle)
         audience = self._resolve(action)
         share, experiment = _holdout(action)
-        day, ordinal = self._day, self._next_ordinal()
+        day = self._day
         if truth.outage(channel, day):
-            return Execution(action.id, day, 0, (), f"{channel} is down on day {day}", outage=True)
+            return Execution(action.id, day, 0, (), f"{channel} is down on day {day}", True)
+        room = max(truth.capacity[channel] - self._today.sent.get(channel, 0), 0)
+        if room == 0 and len(audience):
+            return Execution(action.id, day, 0, (), f"{channel} is at capacity for day {day}", True)
 
+        rng = self._action_rng(action)
         arm: dict[str, Any] = {}
         if share > 0:
             in_holdout = _hash_uniform(audience, truth.seed, experiment) < share
             self._today.holdouts.append(_Holdout(action.id, experiment, audience[in_holdout]))
             audience = audience[~in_holdout]
             arm = {"experiment_id": experiment, "arm": "treatment"}
-        room = max(truth.capacity[channel] - self._today.sent.get(channel, 0), 0)
         note = None
         if len(audience) > room:
             note = f"{channel} capacity reached: {len(audience) - room} of {len(audience)} not sent"
-            audience = audience[:room]
+            # Who misses out is drawn afresh each time, so capacity favours nobody.
+            audience = np.sort(rng.choice(audience, size=room, replace=False))
         self._today.sent[channel] = self._today.sent.get(channel, 0) + len(audience)
 
-        emit = _Emitter(self, action.id, channel, ordinal, arm)
+        emit = self._emitter(action.id, channel, arm)
         emit.money(OutcomeKind.SPEND, spec.cost_per_contact * len(audience))
         emit.brand(content)
-        rng = np.random.default_rng([truth.seed, ACTION_STREAM, day, ordinal])
         self._respond(rng, channel, offer, angle, audience, emit)
         return emit.done(day, len(audience), note)
 
@@ -355,7 +409,7 @@ class Market:
         p_buy = 1.0 - (1.0 - np.minimum(p_message, 1.0) * delivered) * (1.0 - p_organic)
         bought = rng.random(n) < p_buy
         self._organic_used[audience] = True
-        fatigue = self.scenario.fatigue
+        fatigue = truth.scenario.fatigue
         complaint_chance = fatigue.complaint_base + fatigue.complaint_per_extra_contact * extra
         complained = violation | (delivered & (rng.random(n) < complaint_chance))
         unsubscribe_chance = (
@@ -363,23 +417,24 @@ class Market:
         )
         unsubscribed = delivered & ~complained & (rng.random(n) < unsubscribe_chance)
         self._withdrawn[audience[complained | unsubscribed], column] = True
-        value = truth.order_value(offer)[segment] * _order_value_draws(rng, n)
+        buyers = audience[bought]
+        value = truth.order_value(offer)[segment[bought]] * _order_value_draws(rng, len(buyers))
 
         emit.events(OutcomeKind.DELIVERED, audience[delivered])
         emit.events(OutcomeKind.OPEN, audience[opened])
         emit.events(OutcomeKind.CLICK, audience[clicked])
         emit.events(
             OutcomeKind.CONVERSION,
-            audience[bought],
-            values=value[bought],
-            attributes={"offer": self.scenario.offers[offer].id},
+            buyers,
+            values=value,
+            attributes={"offer": truth.scenario.offers[offer].id},
         )
-        emit.events(OutcomeKind.UNSUBSCRIBE, audience[unsubscribed])
-        emit.events(OutcomeKind.COMPLAINT, audience[complained])
+        emit.events(OutcomeKind.UNSUBSCRIBE, audience[unsubscribed], per_customer=True)
+        emit.events(OutcomeKind.COMPLAINT, audience[complained], per_customer=True)
         emit.events(
             OutcomeKind.INCIDENT,
             audience[violation],
-            attributes=_incident(COMPLIANCE, self.scenario.risk.compliance_incident_cost),
+            attributes=_incident(COMPLIANCE, truth.scenario.risk.compliance_incident_cost),
         )
 
     def _publish(self, action: Action) -> Execution:
@@ -389,11 +444,13 @@ class Market:
             raise MarketError(f"action {action.id}: publish_content needs the content channel")
         offer = truth.offer_index(action.content.offer_id)
         angle = truth.angle_index(action.content.angle)
-        day, ordinal = self._day, self._next_ordinal()
+        day = self._day
         if truth.outage(ChannelName.CONTENT, day):
-            return Execution(action.id, day, 0, (), f"content is down on day {day}", outage=True)
-        self._pieces.append(_Piece(action.id, day, day + truth.content.life_days - 1, offer, angle))
-        emit = _Emitter(self, action.id, ChannelName.CONTENT, ordinal, {})
+            return Execution(action.id, day, 0, (), f"content is down on day {day}", True)
+        self._serial += 1
+        last_day = day + truth.content.life_days - 1
+        self._pieces.append(_Piece(action.id, self._serial, last_day, offer, angle))
+        emit = self._emitter(action.id, ChannelName.CONTENT, {})
         emit.money(OutcomeKind.SPEND, truth.content.cost_per_piece)
         emit.brand(action.content)
         return emit.done(day, 1, None)
@@ -404,17 +461,24 @@ class Market:
         if channel is None or channel not in truth.media:
             raise MarketError(f"action {action.id}: {action.kind} needs a paid media channel")
         curve = truth.media[channel]
-        current = self._media.get(channel)
+        current = self._current.get(channel)
         if action.kind is ActionKind.SET_BUDGET:
             assert action.spend is not None  # the domain requires spend on set_budget
             spend = float(action.spend.amount)
         else:
             multiplier = action.parameters.get("multiplier")
-            if not isinstance(multiplier, int | float) or not 0 <= multiplier <= 10:
+            if (
+                isinstance(multiplier, bool)
+                or not isinstance(multiplier, int | float)
+                or not 0 <= multiplier <= _MAX_MULTIPLIER
+            ):
                 raise MarketError(
-                    f"action {action.id}: adjust_bid needs parameters.multiplier between 0 and 10"
+                    f"action {action.id}: adjust_bid needs parameters.multiplier from 0 to "
+                    f"{_MAX_MULTIPLIER:g}"
                 )
-            spend = (current.daily_spend if current else 0.0) * float(multiplier)
+            if current is None:
+                raise MarketError(f"action {action.id}: no budget is set on {channel} to adjust")
+            spend = current.daily_spend * float(multiplier)
         content = action.content
         if content is not None:
             offer, angle = truth.offer_index(content.offer_id), truth.angle_index(content.angle)
@@ -422,28 +486,35 @@ class Market:
             offer, angle = current.offer, current.angle
         else:
             offer, angle = 0, None
-        day, ordinal = self._day, self._next_ordinal()
+        audience = action.audience
+        # A customer-list upload is the one paid-media audience that names people, so consent
+        # applies; a segment or an estimate is the platform's targeting and names nobody.
+        listed = None
+        if audience is not None and audience.customer_ids and channel in CONSENT_CHANNELS:
+            listed = self._truth.population.positions(audience.customer_ids)
+        day = self._day
+        if truth.outage(channel, day):
+            return Execution(action.id, day, 0, (), f"{channel} is down on day {day}", True)
+
         note = None
         if spend > curve.max_spend_per_day:
             note = f"{channel} spends at most {curve.max_spend_per_day:.2f} a day"
-        self._media[channel] = _MediaSetting(action.id, spend, offer, angle)
-        emit = _Emitter(self, action.id, channel, ordinal, {})
+        self._serial += 1
+        pool = _AdPool(action.id, self._serial, offer, angle, spend)
+        self._current[channel] = pool
+        self._pools[channel].append(pool)
+        emit = self._emitter(action.id, channel, {})
         if content is not None:
             emit.brand(content)
-        if (
-            action.audience is not None
-            and action.audience.is_addressed
-            and channel in CONSENT_CHANNELS
-        ):
-            listed = self._resolve(action)
+        if listed is not None:
             column = _consent_column(channel)
             violation = ~(
                 self._truth.population.consent[listed, column] & ~self._withdrawn[listed, column]
             )
             emit.events(
                 OutcomeKind.INCIDENT,
-                listed[violation],
-                attributes=_incident(COMPLIANCE, self.scenario.risk.compliance_incident_cost),
+                np.unique(listed[violation]),
+                attributes=_incident(COMPLIANCE, truth.scenario.risk.compliance_incident_cost),
             )
         return emit.done(day, 1, note)
 
@@ -453,36 +524,55 @@ class Market:
         truth = self._truth
         outcomes: list[Outcome] = []
         for channel, curve in truth.media.items():
-            setting = self._media.get(channel)
+            current = self._current.get(channel)
             spend = 0.0
-            if setting is not None and not truth.outage(channel, day):
-                spend = min(setting.daily_spend, curve.max_spend_per_day)
-            adstock = spend + curve.adstock_decay * self._adstock[channel]
-            self._adstock[channel] = adstock
-            if setting is None or adstock <= 0:
-                continue
-            rng = np.random.default_rng([truth.seed, DAY_STREAM, day, CHANNEL_INDEX[channel]])
-            mean = float(
-                curve.conversions(adstock)
-                * truth.demand(day)
-                * truth.noise(day, channel)
-                * truth.broad_response(setting.offer, setting.angle)
-            )
-            conversions = int(rng.poisson(mean))
-            clicks = int(rng.poisson(spend / curve.cost_per_click))
-            revenue = truth.broad_order_value(setting.offer) * float(
-                _order_value_draws(rng, conversions).sum()
-            )
-            emit = _Emitter(self, setting.action_id, channel, -1, {})
-            emit.money(OutcomeKind.SPEND, spend)
-            emit.count(OutcomeKind.CLICK, clicks)
-            emit.count(
-                OutcomeKind.CONVERSION,
-                conversions,
-                revenue,
-                {"offer": self.scenario.offers[setting.offer].id},
-            )
-            outcomes.extend(emit.outcomes)
+            if current is not None and not truth.outage(channel, day):
+                spend = min(current.daily_spend, curve.max_spend_per_day)
+            pools = self._pools[channel]
+            for pool in pools:
+                pool.adstock = curve.adstock_decay * pool.adstock
+            if current is not None:
+                current.adstock += spend
+            total = sum(p.adstock for p in pools)
+            # Saturation acts on all the channel's adstock together; each setting's conversions
+            # are its share of the whole, with its own offer and angle.
+            base = 0.0
+            if total > 0:
+                base = (
+                    float(curve.conversions(total)) * truth.demand(day) * truth.noise(day, channel)
+                )
+            if current is not None and spend > 0:
+                clicks_rng = np.random.default_rng(
+                    [truth.seed, DAY_STREAM, day, CHANNEL_INDEX[channel]]
+                )
+                clicks = int(clicks_rng.poisson(spend / curve.cost_per_click))
+                emit = self._emitter(current.action_id, channel, {})
+                emit.money(OutcomeKind.SPEND, spend)
+                emit.count(
+                    OutcomeKind.CLICK,
+                    clicks,
+                    attributes={"impressions": round(clicks / curve.click_through_rate)},
+                )
+                outcomes.extend(emit.outcomes)
+            for pool in pools:
+                if pool.adstock <= 0:
+                    continue
+                rng = np.random.default_rng([truth.seed, DAY_STREAM, day, 100, pool.serial])
+                mean = base * pool.adstock / total * truth.broad_response(pool.offer, pool.angle)
+                conversions = int(rng.poisson(mean))
+                revenue = truth.broad_order_value(pool.offer) * float(
+                    _order_value_draws(rng, conversions).sum()
+                )
+                emit = self._emitter(pool.action_id, channel, {})
+                emit.count(
+                    OutcomeKind.CONVERSION,
+                    conversions,
+                    revenue,
+                    {"offer": truth.scenario.offers[pool.offer].id},
+                )
+                outcomes.extend(emit.outcomes)
+            floor = _SPENT_POOL * curve.half_saturation
+            self._pools[channel] = [p for p in pools if p is current or p.adstock > floor]
         return outcomes
 
     def _run_content(self, day: int) -> list[Outcome]:
@@ -492,8 +582,8 @@ class Market:
             return []
         self._pieces = [p for p in self._pieces if p.last_day >= day]
         outcomes: list[Outcome] = []
-        for index, piece in enumerate(self._pieces):
-            rng = np.random.default_rng([truth.seed, DAY_STREAM, day, 100 + index])
+        for piece in self._pieces:
+            rng = np.random.default_rng([truth.seed, DAY_STREAM, day, 200, piece.serial])
             mean = (
                 content.reach_per_day
                 * content.conversion_rate
@@ -505,53 +595,66 @@ class Market:
             revenue = truth.broad_order_value(piece.offer) * float(
                 _order_value_draws(rng, conversions).sum()
             )
-            emit = _Emitter(self, piece.action_id, ChannelName.CONTENT, -1, {})
+            emit = self._emitter(piece.action_id, ChannelName.CONTENT, {})
             emit.count(
                 OutcomeKind.CONVERSION,
                 conversions,
                 revenue,
-                {"offer": self.scenario.offers[piece.offer].id},
+                {"offer": truth.scenario.offers[piece.offer].id},
             )
             outcomes.extend(emit.outcomes)
         return outcomes
 
     def _run_organic(self, day: int) -> list[Outcome]:
         truth, population = self._truth, self._truth.population
-        rng = np.random.default_rng([truth.seed, DAY_STREAM, day, len(CHANNEL_INDEX)])
+        rng = np.random.default_rng([truth.seed, DAY_STREAM, day, 300])
         bought = rng.random(self.customers) < self._organic_base * truth.demand(day)
         bought &= ~self._organic_used
-        value = truth.order_value(0)[population.segment] * np.exp(
-            _ORDER_VALUE_SD * rng.standard_normal(self.customers) - 0.5 * _ORDER_VALUE_SD**2
+        value = np.zeros(self.customers)
+        buyers = np.flatnonzero(bought)
+        value[buyers] = truth.order_value(0)[population.segment[buyers]] * _order_value_draws(
+            rng, len(buyers)
         )
-        house = {"offer": self.scenario.offers[0].id}
+        house = {"offer": truth.scenario.offers[0].id}
         outcomes: list[Outcome] = []
         for holdout in self._today.holdouts:
             held = holdout.positions[bought[holdout.positions]]
-            bought[holdout.positions] = False
-            emit = _Emitter(
-                self,
+            bought[held] = False
+            emit = self._emitter(
                 holdout.action_id,
                 None,
-                -1,
                 {"experiment_id": holdout.experiment_id, "arm": "holdout"},
             )
             emit.events(OutcomeKind.CONVERSION, held, values=value[held], attributes=house)
             outcomes.extend(emit.outcomes)
         buyers = np.flatnonzero(bought)
-        emit = _Emitter(self, None, None, -1, {})
+        emit = self._emitter(None, None, {})
         emit.events(OutcomeKind.CONVERSION, buyers, values=value[buyers], attributes=house)
         outcomes.extend(emit.outcomes)
         return outcomes
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _next_ordinal(self) -> int:
-        ordinal = self._today.ordinal
-        self._today.ordinal += 1
-        return ordinal
+    def _emitter(
+        self, action_id: str | None, channel: ChannelName | None, attributes: dict[str, Any]
+    ) -> _Emitter:
+        self._today.serial += 1
+        prefix = f"d{self._day}.{self._today.serial}.{action_id or _ORGANIC}"
+        return _Emitter(self, prefix, action_id, channel, attributes)
+
+    def _action_rng(self, action: Action) -> np.random.Generator:
+        """Draws of one execution: keyed by the action's idempotency key, and by how often that
+        key ran today, so other actions never shift them."""
+        key = action.idempotency_key
+        repeat = self._today.executions.get(key, 0)
+        self._today.executions[key] = repeat + 1
+        words = np.frombuffer(hashlib.sha256(key.encode()).digest()[:16], dtype=np.uint32)
+        return np.random.default_rng(
+            [self._truth.seed, ACTION_STREAM, self._day, *words.tolist(), repeat]
+        )
 
     def _resolve(self, action: Action) -> IntArray:
-        audience: Audience | None = action.audience
+        audience = action.audience
         if audience is None:
             raise MarketError(f"action {action.id}: no audience to reach")
         parts: list[IntArray] = []
@@ -569,12 +672,12 @@ class Market:
                 )
         if audience.customer_ids:
             parts.append(self._truth.population.positions(audience.customer_ids))
-        return parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
+        return np.unique(np.concatenate(parts))
 
     def _brand_findings(self, content: Content) -> list[str]:
         text = " ".join(t for t in (content.subject, content.headline, content.body) if t)
         found = [f"banned term {term!r}" for term, pattern in self._banned if pattern.search(text)]
-        known = set(self.scenario.risk.substantiated_claims)
+        known = set(self._truth.scenario.risk.substantiated_claims)
         found += [
             f"unsubstantiated claim {claim!r}" for claim in content.claims if claim not in known
         ]
@@ -587,22 +690,18 @@ class _Emitter:
     def __init__(
         self,
         market: Market,
+        prefix: str,
         action_id: str | None,
         channel: ChannelName | None,
-        ordinal: int,
         attributes: dict[str, Any],
     ) -> None:
         self._market = market
+        self._prefix = prefix
         self._action_id = action_id
         self._channel = channel
         self._attributes = attributes
-        day = market.day
-        start = market.scenario.start
-        self._at = datetime.combine(start.fromordinal(start.toordinal() + day), time(12), UTC)
-        source = action_id or _ORGANIC
-        self._prefix = f"d{day}.{ordinal}.{source}" if ordinal >= 0 else f"d{day}.{source}"
-        if "arm" in attributes and attributes["arm"] == "holdout":
-            self._prefix += ".holdout"
+        start = market.start
+        self._at = datetime.combine(date.fromordinal(start.toordinal() + market.day), time(12), UTC)
         self.outcomes: list[Outcome] = []
 
     def _outcome(
@@ -616,7 +715,7 @@ class _Emitter:
     ) -> None:
         money = None
         if value is not None:
-            money = Money(Decimal(f"{value:.2f}"), self._market.currency)
+            money = Money(Decimal(format(value, _MICROS)), self._market.currency)
         self.outcomes.append(
             Outcome(
                 id=f"{self._prefix}/{kind}/{key}",
@@ -648,14 +747,9 @@ class _Emitter:
     def brand(self, content: Content) -> None:
         findings = self._market._brand_findings(content)
         if findings:
-            cost = self._market.scenario.risk.brand_incident_cost
-            self._outcome(
-                OutcomeKind.INCIDENT,
-                "brand",
-                1,
-                None,
-                {**_incident(BRAND, cost), "findings": findings},
-            )
+            cost = self._market._truth.scenario.risk.brand_incident_cost
+            attributes = {**_incident(BRAND, cost), "findings": findings}
+            self._outcome(OutcomeKind.INCIDENT, "brand", 1, None, attributes)
 
     def events(
         self,
@@ -664,6 +758,7 @@ class _Emitter:
         *,
         values: FloatArray | None = None,
         attributes: dict[str, Any] | None = None,
+        per_customer: bool = False,
     ) -> None:
         """One outcome per segment with a count (and summed value), or one per customer."""
         if not len(positions):
@@ -672,7 +767,7 @@ class _Emitter:
         population = self._market._truth.population
         segment_ids = population.segment_ids
         segments = population.segment[positions]
-        if self._market._detail == "customer":
+        if per_customer or self._market._detail == "customer":
             ids = population.ids(positions)
             for i, customer_id in enumerate(ids):
                 value = None if values is None else float(values[i])
@@ -680,11 +775,9 @@ class _Emitter:
                 self._outcome(kind, customer_id, 1, value, {**segment, **extra}, customer_id)
             return
         counts = np.bincount(segments, minlength=len(segment_ids))
-        sums = (
-            None
-            if values is None
-            else np.bincount(segments, weights=values, minlength=len(segment_ids))
-        )
+        sums = None
+        if values is not None:
+            sums = np.bincount(segments, weights=values, minlength=len(segment_ids))
         for index, count in enumerate(counts.tolist()):
             if count:
                 value = None if sums is None else float(sums[index])

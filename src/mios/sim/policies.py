@@ -1,17 +1,23 @@
 """Reference policies: baselines and an upper reference, so any decision maker's regret is a number.
 
-All three stay within the scenario's ``limits``: the week's spend on paid media and content stays
+All three stay within the market's ``limits``: a week's spend on paid media and content stays
 within 7 x ``daily_budget``, no customer gets more than ``contacts_per_week`` messages in a week,
 and nobody is messaged on a channel they have not consented to (or have withdrawn from).
+``random`` and ``static`` use only what a business knows (prices, consent, whom it contacted);
+``oracle`` reads the ground truth.
 
-- ``random``: each day, each messaging channel sends with chance 2/7 to a random quarter of the
-  customers it may reach, with a random offer and angle; the paid budget is split at random each
+- ``random``: each day, each messaging channel sends to a random 1/14 of the customers it may
+  reach (one message per channel per fortnight on average, landing on random days), with a
+  random offer and angle; the paid budget is split at random each
   day; a content piece goes out with chance 1/7.
-- ``static``: a calendar. Each messaging channel sends once a week on its own weekday to everyone
-  it may reach, the offer and angle rotating week by week; the paid budget is split evenly; one
-  content piece each week.
-- ``oracle``: knows the ground truth (every response rate, every customer's propensity, the season
-  and the shocks ahead). It messages each customer on the best days of the week over the channel,
+- ``static``: a calendar. Each messaging channel sends once a week on its own weekday (email on
+  Tuesdays, sms on Thursdays, push on Saturdays) to everyone it may reach; one content piece on
+  Mondays; the paid budget split evenly; offer and angle of messages and content rotate week by
+  week.
+Ads of ``random`` and ``static`` are evergreen: they carry the house offer (the scenario's first).
+
+- ``oracle``: knows the truth (every response rate, every customer's propensity, the season and
+  the shocks ahead). It messages each customer on the best days of the week over the channel,
   offer and angle worth most to them while a message is still worth its cost, and spreads paid
   budget by marginal return on the true curves. It is greedy, not provably optimal: a strong
   reference, not a bound.
@@ -20,7 +26,7 @@ and nobody is messaged on a channel they have not consented to (or have withdraw
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Protocol
 
 import numpy as np
@@ -35,10 +41,12 @@ from mios.sim.market import Market
 from mios.sim.truth import ADDRESSED, POLICY_STREAM, GroundTruth
 from mios.types import BoolArray, FloatArray, IntArray
 
-_SEND_CHANCE = 2 / 7
 _PUBLISH_CHANCE = 1 / 7
-_RANDOM_SHARE = 1 / 4
+_RANDOM_SHARE = 1 / 14  # of the reachable, each day: one message per channel per fortnight
 _BUDGET_STEPS = 200  # resolution of the oracle's budget split
+_STATIC_WEEKDAY = {ChannelName.EMAIL: 1, ChannelName.SMS: 3, ChannelName.PUSH: 5}
+_PUBLISH_WEEKDAY = 0
+_CENT = Decimal("0.01")
 
 
 class Policy(Protocol):
@@ -63,27 +71,33 @@ class _Base:
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
-        self._week_spend = 0.0
+        self._week = -1
+        self._week_spend = Decimal(0)
 
     # -- shared mechanics -----------------------------------------------------------------
 
     def _messaging(self, market: Market) -> list[ChannelName]:
-        return [c for c in ADDRESSED if c in market.scenario.channel_names]
+        return [c for c in ADDRESSED if c in market.channel_names]
 
     def _paid(self, market: Market) -> list[ChannelName]:
-        return [c for c in market.scenario.channel_names if c.is_paid_media]
+        return [c for c in market.channel_names if c.is_paid_media]
 
     def _reachable(self, market: Market, channel: ChannelName, planned: IntArray) -> BoolArray:
-        cap = market.scenario.limits.contacts_per_week
+        cap = market.limits.contacts_per_week
         return np.asarray(market.consented(channel) & (planned < cap), dtype=np.bool_)
 
-    def _budget_left(self, market: Market, day: int) -> float:
+    def _budget_left(self, market: Market, day: int) -> Decimal:
         """What this week may still spend on paid media and content."""
-        if day % 7 == 0:
-            self._week_spend = 0.0
-        budget = market.scenario.limits.daily_budget * market.customers
-        budget /= market.scenario.population.customers
-        return max(7 * budget - self._week_spend, 0.0)
+        if day // 7 != self._week:
+            self._week, self._week_spend = day // 7, Decimal(0)
+        weekly = _floor(7 * market.limits.daily_budget)
+        return max(weekly - self._week_spend, Decimal(0))
+
+    def _spend(self, amount: float | Decimal) -> Decimal:
+        """Book ``amount`` (rounded down to the cent, so rounding never overspends)."""
+        booked = _floor(amount)
+        self._week_spend += booked
+        return booked
 
     def _build(self, market: Market, day: int, plans: list[_Plan]) -> list[Action]:
         actions = []
@@ -103,24 +117,24 @@ class _Base:
             )
         return actions
 
-    def _budgets(self, market: Market, day: int, split: dict[ChannelName, float]) -> list[Action]:
+    def _budgets(
+        self, market: Market, day: int, split: dict[ChannelName, float], content: Content | None
+    ) -> list[Action]:
+        """Budget settings; ads without content carry the house offer, as evergreen ads do."""
         return [
             _action(
                 f"{self.name}-d{day}-{channel}",
                 ActionKind.SET_BUDGET,
                 channel,
-                spend=_money(amount, market.currency),
+                spend=Money(self._spend(amount), market.currency),
                 content=content,
             )
-            for channel, (amount, content) in self._with_content(split).items()
+            for channel, amount in split.items()
         ]
 
-    def _with_content(
-        self, split: dict[ChannelName, float]
-    ) -> dict[ChannelName, tuple[float, Content | None]]:
-        return {channel: (amount, None) for channel, amount in split.items()}
-
     def _publish(self, market: Market, day: int, offer: str, angle: str) -> Action:
+        # The market charges the exact price, so the week's books carry it exactly too.
+        self._week_spend += Decimal(str(market.price(ChannelName.CONTENT)))
         return _action(
             f"{self.name}-d{day}-content",
             ActionKind.PUBLISH_CONTENT,
@@ -128,11 +142,14 @@ class _Base:
             content=_content(offer, angle),
         )
 
-    def _content_cost(self, market: Market) -> float | None:
-        spec = market.scenario.channels.content
-        if spec is None:
-            return None
-        return spec.cost_per_piece * market.customers / market.scenario.population.customers
+    def _can_publish(self, market: Market, left: Decimal) -> bool:
+        return (
+            ChannelName.CONTENT in market.channel_names
+            and Decimal(str(market.price(ChannelName.CONTENT))) <= left
+        )
+
+    def _weekday(self, market: Market, day: int) -> int:
+        return (market.start.weekday() + day) % 7
 
 
 class RandomPolicy(_Base):
@@ -140,49 +157,29 @@ class RandomPolicy(_Base):
 
     def actions(self, market: Market, day: int) -> list[Action]:
         rng = np.random.default_rng([self.seed, POLICY_STREAM, day])
-        scenario = market.scenario
-        offers = [o.id for o in scenario.offers]
-        angles = [a.id for a in scenario.angles]
+        offers, angles = market.offer_ids, market.angle_ids
+
+        def pick(options: tuple[str, ...]) -> str:
+            return options[int(rng.integers(len(options)))]
+
         planned = market.contacts_this_week()
         plans: list[_Plan] = []
         for channel in self._messaging(market):
-            if rng.random() >= _SEND_CHANCE:
-                continue
             picked = rng.random(market.customers) < _RANDOM_SHARE
             chosen = np.flatnonzero(picked & self._reachable(market, channel, planned))
             planned[chosen] += 1
-            plans.append(
-                _Plan(
-                    channel,
-                    chosen,
-                    offers[int(rng.integers(len(offers)))],
-                    angles[int(rng.integers(len(angles)))],
-                    str(channel),
-                )
-            )
+            plans.append(_Plan(channel, chosen, pick(offers), pick(angles), str(channel)))
         actions = self._build(market, day, plans)
         left = self._budget_left(market, day)
-        cost = self._content_cost(market)
-        if cost is not None and rng.random() < _PUBLISH_CHANCE and cost <= left:
-            actions.append(
-                self._publish(
-                    market,
-                    day,
-                    offers[int(rng.integers(len(offers)))],
-                    angles[int(rng.integers(len(angles)))],
-                )
-            )
-            left -= cost
-            self._week_spend += cost
+        if rng.random() < _PUBLISH_CHANCE and self._can_publish(market, left):
+            actions.append(self._publish(market, day, pick(offers), pick(angles)))
+            left = self._budget_left(market, day)
         paid = self._paid(market)
         if paid:
-            days_left = 7 - day % 7
-            total = left / days_left
+            today = float(left) / (7 - day % 7)
             shares = rng.dirichlet(np.ones(len(paid)))
-            actions.extend(
-                self._budgets(market, day, dict(zip(paid, (total * shares).tolist(), strict=True)))
-            )
-            self._week_spend += total
+            split = dict(zip(paid, (today * shares).tolist(), strict=True))
+            actions.extend(self._budgets(market, day, split, None))
         return actions
 
 
@@ -190,75 +187,57 @@ class StaticPolicy(_Base):
     name = "static"
 
     def actions(self, market: Market, day: int) -> list[Action]:
-        scenario = market.scenario
         week = day // 7
-        offer = scenario.offers[week % len(scenario.offers)].id
-        angle = scenario.angles[week % len(scenario.angles)].id
+        offer = market.offer_ids[week % len(market.offer_ids)]
+        angle = market.angle_ids[week % len(market.angle_ids)]
+        weekday = self._weekday(market, day)
         planned = market.contacts_this_week()
         plans: list[_Plan] = []
-        for index, channel in enumerate(self._messaging(market)):
-            if day % 7 != 2 * index:
+        for channel in self._messaging(market):
+            if weekday != _STATIC_WEEKDAY[channel]:
                 continue
             chosen = np.flatnonzero(self._reachable(market, channel, planned))
             planned[chosen] += 1
             plans.append(_Plan(channel, chosen, offer, angle, str(channel)))
         actions = self._build(market, day, plans)
         left = self._budget_left(market, day)
-        cost = self._content_cost(market)
-        if cost is not None and day % 7 == 0 and cost <= left:
+        if weekday == _PUBLISH_WEEKDAY and self._can_publish(market, left):
             actions.append(self._publish(market, day, offer, angle))
-            self._week_spend += cost
+            left = self._budget_left(market, day)
         paid = self._paid(market)
         if paid:
-            budget = scenario.limits.daily_budget * market.customers / scenario.population.customers
-            # An even split of what the week has left after its content piece.
-            weekly_paid = 7 * budget - (cost or 0.0)
-            each = max(weekly_paid, 0.0) / 7 / len(paid)
-            actions.extend(self._budgets(market, day, dict.fromkeys(paid, each)))
-            self._week_spend += each * len(paid)
+            each = float(left) / (7 - day % 7) / len(paid)
+            split = dict.fromkeys(paid, each)
+            actions.extend(self._budgets(market, day, split, None))
         return actions
 
 
 class OraclePolicy(_Base):
     name = "oracle"
 
-    def __init__(self, seed: int) -> None:
-        super().__init__(seed)
-        self._media_content: dict[ChannelName, Content] = {}
-
     def actions(self, market: Market, day: int) -> list[Action]:
         truth = ground_truth(market)
         actions = self._build(market, day, self._messages(market, truth, day))
         left = self._budget_left(market, day)
-        cost = self._content_cost(market)
         best_offer, best_angle, value = self._best_broad(truth)
-        if cost is not None and day % 7 == 0 and cost <= left:
-            content = truth.content
-            assert content is not None  # a content cost means a content channel
+        content = truth.content
+        if content is not None and day % 7 == 0 and self._can_publish(market, left):
             life = range(day, day + content.life_days)
-            expected = sum(
+            reached = sum(
                 content.reach_per_day * content.conversion_rate * truth.demand(d) for d in life
             )
-            if expected * value > cost:
+            if reached * value > content.cost_per_piece:
                 actions.append(self._publish(market, day, best_offer, best_angle))
-                self._week_spend += cost
-                left -= cost
+                left = self._budget_left(market, day)
         paid = self._paid(market)
         if paid:
-            days_left = 7 - day % 7
-            split = self._split(truth, day, paid, left / days_left, value)
-            self._media_content = dict.fromkeys(paid, _content(best_offer, best_angle))
-            actions.extend(self._budgets(market, day, split))
-            self._week_spend += sum(split.values())
+            split = self._split(truth, day, paid, float(left) / (7 - day % 7), value)
+            actions.extend(self._budgets(market, day, split, _content(best_offer, best_angle)))
         return actions
 
-    def _with_content(
-        self, split: dict[ChannelName, float]
-    ) -> dict[ChannelName, tuple[float, Content | None]]:
-        return {c: (amount, self._media_content.get(c)) for c, amount in split.items()}
-
     def _best_broad(self, truth: GroundTruth) -> tuple[str, str, float]:
-        """The offer and angle that make media and content worth most per conversion."""
+        """The offer and angle that make media and content worth most: margin per conversion
+        the curves predict at response 1."""
         best = (0, 0, -np.inf)
         for o in range(len(truth.scenario.offers)):
             margin_value = truth.broad_order_value(o) * truth.offer_margin[o]
@@ -267,7 +246,6 @@ class OraclePolicy(_Base):
                 if worth > best[2]:
                     best = (o, a, worth)
         o, a, worth = best
-        # Margin per conversion the curves predict at response 1, with this offer and angle.
         return truth.scenario.offers[o].id, truth.scenario.angles[a].id, float(worth)
 
     def _split(
@@ -279,39 +257,42 @@ class OraclePolicy(_Base):
         value_per_conversion: float,
     ) -> dict[ChannelName, float]:
         """Water-filling on the true steady-state curves: each slice of budget goes where it
-        earns most, and none goes where it earns less than it costs."""
-        step = budget / _BUDGET_STEPS if budget > 0 else 0.0
+        earns most per unit, and none goes where it earns less than it costs."""
         spend = dict.fromkeys(paid, 0.0)
-        if step == 0:
+        step = budget / _BUDGET_STEPS
+        if step <= 0:
             return spend
         demand = truth.demand(day)
 
         def profit(channel: ChannelName, amount: float) -> float:
             if truth.outage(channel, day):
                 return -amount
-            curve = truth.media[channel]
-            gain = float(curve.steady_state(amount)) * demand * value_per_conversion
+            gain = float(truth.media[channel].steady_state(amount)) * demand * value_per_conversion
             return gain - amount
 
-        for _ in range(_BUDGET_STEPS):
-            gains = {
-                c: profit(c, spend[c] + step) - profit(c, spend[c])
-                for c in paid
-                if spend[c] + step <= truth.media[c].max_spend_per_day
-            }
-            if not gains:
+        left = budget
+        while left > 1e-9:
+            best: tuple[float, ChannelName, float] | None = None
+            for channel in paid:
+                room = truth.media[channel].max_spend_per_day - spend[channel]
+                slice_ = min(step, room, left)
+                if slice_ <= 1e-9:
+                    continue
+                rate = profit(channel, spend[channel] + slice_) - profit(channel, spend[channel])
+                rate /= slice_
+                if best is None or rate > best[0]:
+                    best = (rate, channel, slice_)
+            if best is None or best[0] <= 0:
                 break
-            channel = max(gains, key=lambda c: (gains[c], -paid.index(c)))
-            if gains[channel] <= 0:
-                break
-            spend[channel] += step
+            _, channel, slice_ = best
+            spend[channel] += slice_
+            left -= slice_
         return spend
 
     def _messages(self, market: Market, truth: GroundTruth, day: int) -> list[_Plan]:
         """Each reachable customer gets the one message worth most to them, if it is worth its
         cost and today is one of the week's best days for it."""
-        scenario = market.scenario
-        cap = scenario.limits.contacts_per_week
+        cap = market.limits.contacts_per_week
         week_start = day - day % 7
         week = list(range(week_start, week_start + 7))
         ranked = sorted(week, key=lambda d: (-truth.demand(d), d))
@@ -332,7 +313,7 @@ class OraclePolicy(_Base):
                 continue
             spec = truth.direct(channel)
             offer, angle, worth = _best_message(truth, channel)
-            per_customer = (
+            per_customer: FloatArray = (
                 worth[segment]
                 * population.propensity
                 * truth.demand(day)
@@ -348,20 +329,17 @@ class OraclePolicy(_Base):
             choices.append((channel, offer, angle))
         plans: list[_Plan] = []
         for channel, offer, angle in choices:
-            index = channels.index(channel)
-            chosen = np.flatnonzero(best_channel == index)
+            chosen = np.flatnonzero(best_channel == channels.index(channel))
             room = truth.capacity[channel]
             if len(chosen) > room:
-                chosen = chosen[np.argsort(-best_value[chosen], kind="stable")[:room]]
-                chosen.sort()
+                chosen = np.sort(chosen[np.argsort(-best_value[chosen], kind="stable")[:room]])
             for s, segment_id in enumerate(population.segment_ids):
-                members = chosen[segment[chosen] == s]
                 plans.append(
                     _Plan(
                         channel,
-                        members,
-                        scenario.offers[int(offer[s])].id,
-                        scenario.angles[int(angle[s])].id,
+                        chosen[segment[chosen] == s],
+                        truth.scenario.offers[int(offer[s])].id,
+                        truth.scenario.angles[int(angle[s])].id,
                         f"{channel}-{segment_id}",
                     )
                 )
@@ -382,6 +360,10 @@ def _best_message(
     )  # (O x A, S)
     best = np.argmax(worth, axis=0)
     return best // angles, best % angles, worth[best, np.arange(worth.shape[1])]
+
+
+def _floor(amount: float | Decimal) -> Decimal:
+    return Decimal(str(amount)).quantize(_CENT, rounding=ROUND_FLOOR)
 
 
 def _action(
@@ -412,10 +394,6 @@ def _content(offer: str, angle: str) -> Content:
         offer_id=offer,
         angle=angle,
     )
-
-
-def _money(amount: float, currency: str) -> Money:
-    return Money(Decimal(f"{amount:.2f}"), currency)
 
 
 POLICIES: dict[str, type[RandomPolicy | StaticPolicy | OraclePolicy]] = {

@@ -20,7 +20,7 @@ from mios.domain.customer import BASIS_CODES, CONSENT_CODES, ConsentStatus, Lawf
 from mios.domain.customer_table import CustomerTable
 from mios.errors import MarketError
 from mios.sim.scenario import Scenario
-from mios.types import BoolArray, FloatArray, IntArray, SmallIntArray
+from mios.types import BoolArray, CodeArray, FloatArray, IntArray
 
 _ID_PREFIX = "C"
 _MIN_ID_DIGITS = 7
@@ -38,19 +38,21 @@ _COUNTRY_OF_ZONE = {
     "Europe/Amsterdam": "NL",
     "Europe/Madrid": "ES",
 }
-#: Regions of the EU rely on consent as their lawful basis; elsewhere opt-in is recorded as such.
+#: Every grant in the simulated population is an opt-in, recorded with consent as its basis.
 _CONSENT_BASIS = BASIS_CODES.index(LawfulBasis.CONSENT)
 
 
 def exact_counts(shares: list[float], total: int) -> IntArray:
     """Split ``total`` by ``shares`` into integers that add up exactly (largest remainder)."""
-    raw = np.asarray(shares, dtype=np.float64) * total
+    weights = np.asarray(shares, dtype=np.float64)
+    # Shares are checked to add up to 1 within a tolerance; normalising keeps the sum exact.
+    raw = weights / weights.sum() * total
     counts = np.floor(raw).astype(np.int64)
     short = total - int(counts.sum())
     # Stable order on ties, so the split never depends on floating-point noise between runs.
     order = np.argsort(-(raw - counts), kind="stable")
     counts[order[:short]] += 1
-    return counts
+    return np.asarray(counts, dtype=np.int64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,8 +60,8 @@ class Population:
     """n customers as columns. ``segment`` and ``propensity`` are ground truth; the rest is what
     a business would know about its customers (and what ``customer_table`` exports)."""
 
-    segment: SmallIntArray  # (n,) index into segment_ids
-    region: SmallIntArray  # (n,) index into region_ids
+    segment: CodeArray  # (n,) index into segment_ids
+    region: CodeArray  # (n,) index into region_ids
     time_zone: IntArray  # (n,) index into time_zones
     consent: BoolArray  # (n, len(CONSENT_CHANNELS)) consent granted at the start
     propensity: FloatArray  # (n,) mean 1 across the population
@@ -88,7 +90,7 @@ class Population:
             if (
                 customer_id[:1] != _ID_PREFIX
                 or len(number) != digits
-                or not number.isdigit()
+                or not (number.isascii() and number.isdigit())
                 or not 1 <= int(number) <= len(self)
             ):
                 raise MarketError(
@@ -145,12 +147,12 @@ def build_population(scenario: Scenario, customers: int, rng: np.random.Generato
     segment_ids = tuple(s.id for s in spec.segments)
     region_ids = tuple(spec.regions)
     segment = np.repeat(
-        np.arange(len(segment_ids), dtype=np.int8),
+        np.arange(len(segment_ids), dtype=np.int32),
         exact_counts([s.share for s in spec.segments], customers),
     )
     rng.shuffle(segment)
     region = np.repeat(
-        np.arange(len(region_ids), dtype=np.int8),
+        np.arange(len(region_ids), dtype=np.int32),
         exact_counts([spec.regions[r].share for r in region_ids], customers),
     )
     rng.shuffle(region)

@@ -11,6 +11,7 @@ so a scenario stays small while every segment x offer x angle cell has its own r
 
 from __future__ import annotations
 
+import calendar
 import math
 from datetime import date
 from pathlib import Path
@@ -31,6 +32,8 @@ Positive = Annotated[float, Field(gt=0)]
 NonNegative = Annotated[float, Field(ge=0)]
 Multiplier = Annotated[float, Field(ge=0, le=100)]
 _SUM_TOLERANCE = 1e-6
+MAX_CUSTOMERS = 100_000_000
+LAST_START = date(9000, 1, 1)  # a run of up to ten years must stay inside the calendar
 
 
 class Spec(BaseModel):
@@ -171,9 +174,14 @@ class ShockSpec(Spec):
     channel: ChannelName | None = None  # channel outage: which channel delivers nothing
 
     @model_validator(mode="after")
-    def _outage_names_a_channel(self) -> ShockSpec:
-        if self.kind == "channel_outage" and self.channel is None:
-            raise ValueError("a channel_outage needs a channel")
+    def _fields_fit_the_kind(self) -> ShockSpec:
+        if self.kind == "channel_outage":
+            if self.channel is None:
+                raise ValueError("a channel_outage needs a channel")
+            if self.response != 1.0:
+                raise ValueError("a channel_outage takes no response; the channel delivers nothing")
+        elif self.channel is not None:
+            raise ValueError("a competitor_promotion moves every channel; it takes no channel")
         return self
 
 
@@ -185,9 +193,9 @@ class LimitsSpec(Spec):
 
 
 class PopulationSpec(Spec):
-    customers: Annotated[int, Field(ge=1, le=100_000_000)]
+    customers: Annotated[int, Field(ge=1, le=MAX_CUSTOMERS)]
     regions: dict[Annotated[str, Field(pattern=r"^[A-Z]{2,8}$")], RegionSpec]
-    segments: Annotated[list[SegmentSpec], Field(min_length=1)]
+    segments: Annotated[list[SegmentSpec], Field(min_length=1, max_length=1000)]
     # Coefficient of variation of each customer's own responsiveness around their segment's.
     propensity_spread: Annotated[float, Field(ge=0, le=3)] = 0.5
 
@@ -216,6 +224,13 @@ class Scenario(Spec):
     seasonality: SeasonalitySpec = SeasonalitySpec()
     noise: Annotated[float, Field(ge=0, le=2)] = 0.1  # sd of daily log-normal response noise
     shocks: list[ShockSpec] = []
+
+    @field_validator("start")
+    @classmethod
+    def _start_in_range(cls, start: date) -> date:
+        if start >= LAST_START:
+            raise ValueError(f"start must be before {LAST_START.isoformat()}")
+        return start
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
@@ -251,9 +266,10 @@ class Scenario(Spec):
         when = date.fromordinal(self.start.toordinal() + day)
         factor = self.seasonality.weekly[when.weekday()]
         day_of_year = when.timetuple().tm_yday
+        year_days = 366 if calendar.isleap(when.year) else 365
         for peak in self.seasonality.peaks:
             gap = abs(day_of_year - peak.day_of_year)
-            distance = min(gap, 365 - gap)  # a peak in late December reaches into January
+            distance = min(gap, year_days - gap)  # a late-December peak reaches into January
             factor *= 1.0 + peak.lift * math.exp(-0.5 * (distance / peak.width_days) ** 2)
         return float(factor * (1.0 + self.seasonality.trend_per_year) ** (day / 365.0))
 

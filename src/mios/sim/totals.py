@@ -59,7 +59,7 @@ class Totals:
             self.conversions += count
             self.revenue += amount
             self.gross_margin += amount * self.margins[outcome.attributes["offer"]]
-            if outcome.action_id is None:
+            if outcome.action_id is None or outcome.attributes.get("arm") == "holdout":
                 self.organic_conversions += count
                 self.organic_revenue += amount
         elif kind is OutcomeKind.INCIDENT:

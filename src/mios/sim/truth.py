@@ -21,6 +21,7 @@ from mios.domain.channel import ChannelName
 from mios.errors import MarketError
 from mios.sim.population import Population, build_population
 from mios.sim.scenario import (
+    MAX_CUSTOMERS,
     ContentChannelSpec,
     DirectChannelSpec,
     PaidChannelSpec,
@@ -60,8 +61,11 @@ class MediaCurve:
 
     def conversions(self, adstock: float | FloatArray) -> FloatArray:
         a = np.maximum(np.asarray(adstock, dtype=np.float64), 0.0)
-        ratio = (a / self.half_saturation) ** self.shape
-        return np.asarray(self.max_conversions_per_day * ratio / (1.0 + ratio), dtype=np.float64)
+        # 1 / (1 + (h/a)^s) rather than r / (1 + r): no inf/inf at extreme spend or shape.
+        with np.errstate(divide="ignore", over="ignore"):
+            inverse = (self.half_saturation / a) ** self.shape
+        share = 1.0 / (1.0 + inverse)
+        return np.asarray(self.max_conversions_per_day * share, dtype=np.float64)
 
     def steady_state(self, daily_spend: float | FloatArray) -> FloatArray:
         """Conversions per day once the same daily spend has run long enough to settle."""
@@ -105,8 +109,8 @@ class GroundTruth:
     @classmethod
     def build(cls, scenario: Scenario, seed: int, customers: int | None = None) -> GroundTruth:
         n = scenario.population.customers if customers is None else customers
-        if n < 1:
-            raise MarketError(f"a market needs at least one customer, got {n}")
+        if not 1 <= n <= MAX_CUSTOMERS:
+            raise MarketError(f"a market has 1 to {MAX_CUSTOMERS:,} customers, got {n:,}")
         if seed < 0:
             raise MarketError(f"seed must be >= 0, got {seed}")
         scale = n / scenario.population.customers

@@ -143,3 +143,37 @@ def test_malformed_yaml_is_a_scenario_error_with_a_line(tmp_path: Path) -> None:
 def test_an_unknown_scenario_lists_the_shipped_ones() -> None:
     with pytest.raises(ScenarioError, match="retail-holiday"):
         load_scenario("black-friday")
+
+
+def test_shares_that_add_up_within_tolerance_still_split_exactly() -> None:
+    from mios.sim.population import exact_counts
+
+    for shares in ([0.3333334] * 3, [0.5000005, 0.5000004], [0.25] * 4):
+        assert int(exact_counts(shares, 10_000_000).sum()) == 10_000_000
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: t.replace("start: 2026-11-02", "start: 9999-12-25"), "start must be before"),
+        (
+            lambda t: t.replace(
+                "{kind: channel_outage, channel: sms,",
+                "{kind: channel_outage, channel: sms, response: 0.5,",
+            ),
+            "takes no response",
+        ),
+        (
+            lambda t: t.replace(
+                "{kind: competitor_promotion, start_day: 14,",
+                "{kind: competitor_promotion, channel: email, start_day: 14,",
+            ),
+            "takes no channel",
+        ),
+    ],
+)
+def test_fields_that_would_be_ignored_or_overflow_are_refused(
+    tmp_path: Path, change: Callable[[str], str], message: str
+) -> None:
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(edited(tmp_path, change))
