@@ -10,6 +10,7 @@ from mios.domain.brand import Brand
 from mios.domain.budget import Budget, BudgetLedger
 from mios.domain.channel import ChannelConfig, ChannelName
 from mios.domain.cycle import Playbook
+from mios.domain.guardrails import Guardrails
 from mios.domain.objective import Objective
 from mios.domain.offer import Campaign, Offer
 from mios.domain.policy import AutonomyMatrix, PolicyPack
@@ -40,6 +41,7 @@ class Workspace:
     autonomy: AutonomyMatrix = field(default_factory=lambda: AutonomyMatrix({}))
     policies: tuple[PolicyPack, ...] = ()
     playbooks: tuple[Playbook, ...] = ()
+    guardrails: Guardrails = field(default_factory=Guardrails)
 
     def __post_init__(self) -> None:
         _unique("segment", [s.id for s in self.segments])
