@@ -10,6 +10,7 @@ caller never has to know which library failed.
     │   ├── CustomerImportError     a customers CSV has invalid rows (each one listed)
     │   ├── ScenarioError           a market scenario file is missing, malformed or invalid
     │   ├── MarketError             an action the simulated market cannot carry out
+    │   ├── ActionFileError         an action file (JSON) is malformed or invalid
     │   └── DomainError             a value breaks a domain rule (currency mix, bad rule ...)
     │       ├── IllegalTransition   an Action moved along an edge its state machine lacks
     │       └── BudgetExceeded      a commitment would overdraw the budget ledger
@@ -99,6 +100,10 @@ class ScenarioError(InputError):
 
 class MarketError(InputError):
     """An action names something the simulated market does not have, or asks the impossible."""
+
+
+class ActionFileError(InputError):
+    """An action file is missing, malformed, or names something the workspace lacks."""
 
 
 class DomainError(InputError):

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from mios.context.conditions import compile_condition
 from mios.context.customers_csv import Progress, parse_workers, read_customers_csv
 from mios.context.spec import (
     OffersFileSpec,
@@ -92,6 +93,7 @@ def load_workspace(
         document = read_yaml(path, _shown(root, path))
         pack = policies[path.stem] = _validated(document, PolicyFileSpec)
         _in_domain(document, ("rules",), partial(policy_pack, pack))
+        _check_conditions(document, pack)
     playbooks: dict[str, PlaybookSpec] = {}
     for path in _yaml_files(root / "playbooks"):
         document = read_yaml(path, _shown(root, path))
@@ -117,6 +119,19 @@ def load_workspace(
             # A rule naming a column the customers lack fails here, not in the middle of a cycle.
             _check_segment(config_document, i, segment, customers)
     return LoadedWorkspace(root, spec, history, customers)
+
+
+def _check_conditions(document: YamlDocument, pack: PolicyFileSpec) -> None:
+    for i, rule in enumerate(pack.rules):
+        try:
+            compile_condition(rule.when)
+        except ValueError as exc:
+            raise WorkspaceError.at(
+                f"rule {rule.id}: {exc}",
+                file=document.file,
+                line=document.line_of(("rules", i, "when")),
+                field=f"rules[{i}].when",
+            ) from None
 
 
 def _check_references(

@@ -30,6 +30,13 @@ class LawfulBasis(StrEnum):
     CONTRACT = "contract"
 
 
+#: Where the GDPR applies: a customer in region ``EU``, or in one of these countries (ISO 3166).
+EU_REGIONS: tuple[str, ...] = ("EU",)
+EU_COUNTRIES: tuple[str, ...] = (
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE",
+    "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
+)  # fmt: skip
+
 #: Stable small-integer codes, so consent is an int8 column and never a string per customer.
 CONSENT_CODES: tuple[ConsentStatus, ...] = tuple(ConsentStatus)
 BASIS_CODES: tuple[LawfulBasis, ...] = tuple(LawfulBasis)

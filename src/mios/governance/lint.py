@@ -1,0 +1,99 @@
+"""``mios policy lint``: every rule compiles, and evaluates on a sample of each kind it applies to.
+
+Compiling catches syntax and unknown names. Evaluating on samples catches what only shows at run
+time: ``action.spend.amount > 500`` compares a double with an integer, which CEL refuses, and a
+review would then fail closed on every such action. Samples are built from the workspace itself
+(its first segment, offer, claim and channels), so a rule about them meets real values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from mios.domain.action import Action
+from mios.domain.channel import ChannelName
+from mios.domain.customer_table import CustomerTable
+from mios.domain.money import Money
+from mios.domain.proposal import ActionKind, Audience, Content
+from mios.domain.workspace import Workspace
+from mios.governance.audience import recipients
+from mios.governance.facts import action_facts, context_facts
+from mios.governance.rules import Policies
+
+SAMPLE_PARAMETERS = {
+    "holdout": 0.1,
+    "holdout_share": 0.1,
+    "multiplier": 1.1,
+    "headers": {"List-Unsubscribe": "<mailto:unsubscribe@example.com>"},
+}
+
+
+@dataclass(frozen=True)
+class LintProblem:
+    rule: str  # pack/rule id
+    kind: ActionKind
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.rule} on a sample {self.kind}: {self.message}"
+
+
+def lint(workspace: Workspace, customers: CustomerTable, now: datetime) -> list[LintProblem]:
+    """Problems of every rule; compiling raises ``DomainError`` first if a rule cannot compile."""
+    policies = Policies(workspace.policies)
+    context = context_facts(workspace, now)
+    problems: list[LintProblem] = []
+    for compiled in policies.rules:
+        kinds = sorted(compiled.rule.applies_to) or list(ActionKind)
+        for kind in kinds:
+            sample = sample_action(kind, workspace)
+            facts = action_facts(
+                sample, recipients(sample, workspace, customers), workspace, customers
+            )
+            try:
+                result = compiled.program.execute({"action": facts, "context": context})
+            except Exception as exc:  # whatever the evaluator raises is the finding
+                detail = str(exc).split("\n")[0].split(". Check that")[0]
+                message = f"cannot be evaluated ({detail}); a review would fail closed"
+                problems.append(LintProblem(f"{compiled.pack}/{compiled.rule.id}", kind, message))
+                continue
+            if not isinstance(result, bool):
+                message = f"gives {result!r}, not true or false; a review would fail closed"
+                problems.append(LintProblem(f"{compiled.pack}/{compiled.rule.id}", kind, message))
+    return problems
+
+
+def sample_action(kind: ActionKind, workspace: Workspace) -> Action:
+    """A complete action of ``kind``, as an agent of this workspace might propose it."""
+    channels = [c.name for c in workspace.channels if c.enabled]
+    addressed = next((c for c in channels if c.addresses_customers), ChannelName.EMAIL)
+    budgeted = [b.channel for b in workspace.budgets]
+    paid = next((c for c in budgeted if c.is_paid_media), budgeted[0] if budgeted else None)
+    offer = workspace.offers[0].id if workspace.offers else None
+    claims = (workspace.brand.claims[0].id,) if workspace.brand.claims else ()
+    content = Content(
+        "A sample subject", "A sample body.", "A sample headline", claims, None, offer
+    )
+    audience = Audience(segment_id=workspace.segments[0].id) if workspace.segments else None
+    spend = Money(Decimal("100.00"), workspace.currency)
+    channel: ChannelName | None = None
+    if kind is ActionKind.SEND_MESSAGE:
+        channel = addressed
+        audience = audience or Audience(estimated_size=100)
+    elif kind is ActionKind.PUBLISH_CONTENT:
+        channel = ChannelName.CONTENT
+    elif kind in (ActionKind.SET_BUDGET, ActionKind.ADJUST_BID):
+        channel = paid or ChannelName.PAID_SEARCH
+    return Action(
+        id=f"sample-{kind}",
+        proposal_id=f"sample-{kind}",
+        kind=kind,
+        snapshot_version=1,
+        channel=channel,
+        audience=audience,
+        content=content,
+        spend=spend,
+        parameters=SAMPLE_PARAMETERS,
+    )
