@@ -18,6 +18,7 @@ caller never has to know which library failed.
     │   ├── UnknownVersion          a snapshot version that was never written
     │   └── VersionConflict         a write based on a version that is no longer the head
     ├── StorageError                the database cannot be reached or refused a write; exit 1
+    ├── AccessDenied                no valid token, a removed user, or a role not allowed; exit 3
     ├── ChannelError                a channel refused or failed an action
     │   └── ChannelUnavailable      the channel is down now; the same action may be retried
     └── NotFittedError              an estimator was used before ``fit``
@@ -132,6 +133,10 @@ class VersionConflict(ContextError):
 
 class StorageError(MiosError):
     """The database cannot be reached, or refused a read or a write."""
+
+
+class AccessDenied(MiosError):
+    """The person could not be authenticated, was removed, or lacks a role the operation needs."""
 
 
 class ChannelError(MiosError):

@@ -16,10 +16,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
-from mios.errors import InputError, MiosError
+from mios.errors import AccessDenied, InputError, MiosError
 
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
+EXIT_ACCESS_DENIED = 3
 MAX_PROBLEMS_SHOWN = 20
 
 P = ParamSpec("P")
@@ -54,6 +55,8 @@ def fail(exc: MiosError) -> typer.Exit:
             stderr.print(f"  - {problem}", markup=False)
         if len(exc.problems) > MAX_PROBLEMS_SHOWN:
             stderr.print(f"  ... {len(exc.problems) - MAX_PROBLEMS_SHOWN} more", markup=False)
+    if isinstance(exc, AccessDenied):
+        return typer.Exit(EXIT_ACCESS_DENIED)
     return typer.Exit(EXIT_BAD_INPUT if isinstance(exc, InputError) else EXIT_FAILURE)
 
 

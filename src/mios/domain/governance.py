@@ -173,6 +173,7 @@ class ApprovalStatus(StrEnum):
     CHANGES_REQUESTED = "changes_requested"
     EXPIRED = "expired"
     ESCALATED = "escalated"
+    SUPERSEDED = "superseded"  # an edit made a new version with a request of its own
     USED = "used"
 
 
@@ -311,6 +312,12 @@ class ApprovalRequest:
         self.expires_at = now + self.escalation_window
         self.status = ApprovalStatus.ESCALATED
         return self.status
+
+    def supersede(self) -> None:
+        """Close an open request because its action was edited; the new version is asked anew."""
+        if not self.is_open and self.status is not ApprovalStatus.CHANGES_REQUESTED:
+            raise ApprovalClosed(f"approval request {self.id} is {self.status}; nothing to replace")
+        self.status = ApprovalStatus.SUPERSEDED
 
     def use(self, content_hash: str | None = None) -> None:
         """Spend the approval on one execution; a second use, or other content, raises."""

@@ -1,0 +1,376 @@
+"""Human Command: what people do to actions, and everything recorded in the audit trail.
+
+    command = HumanCommand(store, audit, clock, rules=workspace.guardrails.approvals)
+    command.submit(action, review, proposer_id)            # allow, ask people, or block
+    command.answer(request_id, token, role, "approve")     # or "reject" / "request_changes"
+    command.edit(request_id, token, reviewer, context, content=...)   # a new version, reviewed
+    command.expire_due()                                   # escalate or expire, failing closed
+    command.pause(token, reason) / command.resume(token, reason)
+
+Every call authenticates its token first; every outcome, refusals included, is an audit record
+with the person, the role and the reason. Approvals bind to the content hash and are used once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from mios.domain.action import Action, ActionState
+from mios.domain.governance import (
+    Approval,
+    ApprovalRefused,
+    ApprovalRequest,
+    ApprovalStatus,
+    Role,
+    SeparationOfDuties,
+    WrongRole,
+)
+from mios.domain.guardrails import ApprovalRules
+from mios.domain.money import Money
+from mios.domain.proposal import Audience, Content, RiskTier
+from mios.errors import AccessDenied, DomainError
+from mios.governance.audit import AuditEntry, AuditLog
+from mios.governance.people import (
+    PERMISSIONS,
+    IssuedToken,
+    Operation,
+    User,
+    authorize,
+    issue_token,
+    token_digest,
+)
+from mios.governance.review import Review, Reviewer
+from mios.governance.review_context import ReviewContext
+from mios.governance.store import GovernanceStore, PauseState
+
+GOVERNANCE = "governance"
+Decision = Literal["approve", "reject", "request_changes"]
+
+
+@dataclass(frozen=True)
+class Submission:
+    action: Action
+    review: Review
+    request: ApprovalRequest | None  # set when people must approve
+
+
+class HumanCommand:
+    def __init__(
+        self,
+        store: GovernanceStore,
+        audit: AuditLog,
+        clock: Callable[[], datetime],
+        rules: ApprovalRules | None = None,
+    ) -> None:
+        self.store = store
+        self.audit = audit
+        self.clock = clock
+        self.rules = rules or ApprovalRules()
+
+    # -- people and tokens ----------------------------------------------------------------
+
+    def authenticate(self, token: str | None) -> User:
+        """The active person a token belongs to; anything else is ``AccessDenied``."""
+        if not token:
+            raise AccessDenied("no token given; set MIOS_TOKEN to your API token")
+        record = self.store.token(token_digest(token))
+        user = self.store.user(record.user_id) if record is not None else None
+        # One message for every failure, so a probe learns nothing about which tokens exist.
+        if record is None or record.revoked or user is None or not user.active:
+            raise AccessDenied("the token is not valid (unknown, revoked, or its user removed)")
+        return user
+
+    def add_user(self, token: str | None, user_id: str, name: str, roles: frozenset[Role]) -> User:
+        """Add a person. The very first must be an admin and needs no token (bootstrap)."""
+        now = self.clock()
+        if self.store.users():
+            by = self.authenticate(token)
+            authorize(by, Operation.MANAGE_USERS)
+            actor, actor_role = by.id, Role.ADMIN
+        else:
+            if Role.ADMIN not in roles:
+                raise AccessDenied("the first user must be an admin, who then adds the others")
+            actor, actor_role = user_id, Role.ADMIN
+        if self.store.user(user_id) is not None:
+            raise DomainError(f"user {user_id} already exists")
+        user = User(user_id, name, roles, now)
+        self.store.save_user(user)
+        self._record(actor, actor_role, "user.added", user_id, {"roles": sorted(roles)})
+        return user
+
+    def issue_token(self, token: str | None, user_id: str, label: str = "") -> IssuedToken:
+        """A new token for ``user_id``. Admins issue tokens; while no token exists at all, the
+        first admin may take one without (that is how the first sign-in happens)."""
+        user = self.store.user(user_id)
+        if user is None or not user.active:
+            raise DomainError(f"no active user {user_id}")
+        bootstrap = not any(self.store.tokens_of(u.id) for u in self.store.users())
+        if bootstrap and Role.ADMIN in user.roles:
+            actor = user
+        else:
+            actor = self.authenticate(token)
+            authorize(actor, Operation.MANAGE_USERS)
+        issued = issue_token(user, self.clock(), label)
+        self.store.save_token(issued.record)
+        self._record(actor.id, Role.ADMIN, "credential.issued", user_id, {"label": label})
+        return issued
+
+    def remove_user(self, token: str | None, user_id: str, reason: str) -> User:
+        by = self.authenticate(token)
+        authorize(by, Operation.MANAGE_USERS)
+        user = self.store.user(user_id)
+        if user is None:
+            raise DomainError(f"no user {user_id}")
+        removed = replace(user, active=False)
+        self.store.save_user(removed)
+        for record in self.store.tokens_of(user_id):
+            self.store.save_token(replace(record, revoked=True))
+        self._record(by.id, Role.ADMIN, "user.removed", user_id, {}, reason)
+        return removed
+
+    # -- actions through the gate ---------------------------------------------------------
+
+    def submit(self, action: Action, review: Review, proposer_id: str) -> Submission:
+        """Act on a review: block a denied action, ask people, or let it go."""
+        now = self.clock()
+        if action.state is ActionState.PROPOSED:
+            action.decide(now)
+        verdict = review.verdict
+        self._record(
+            GOVERNANCE,
+            None,
+            "verdict",
+            action.id,
+            {
+                "version": action.version,
+                "content_hash": verdict.content_hash,
+                "effect": str(verdict.effect),
+                "risk": str(review.risk),
+                "autonomy": str(review.mode),
+                "roles": sorted(verdict.required_roles),
+                "quorum": verdict.quorum,
+                "findings": [
+                    {"rule": f.rule_id, "severity": str(f.severity), "message": f.message}
+                    for f in verdict.findings
+                ],
+            },
+        )
+        request = None
+        if review.blocked:
+            reasons = "; ".join(f.message for f in verdict.findings if f.severity == "deny")
+            action.block(now, GOVERNANCE, reasons)
+            self._record(GOVERNANCE, None, "action.blocked", action.id, {}, reasons)
+        elif review.needs_approval:
+            request = ApprovalRequest.for_verdict(
+                f"req-{action.id}-v{action.version}",
+                verdict,
+                proposer_id=proposer_id,
+                created_at=now,
+                ttl=timedelta(hours=self.rules.ttl_hours),
+                escalate_to=self.rules.escalate_to,
+            )
+            action.await_approval(now)
+            self.store.save_request(request)
+            self._record(
+                GOVERNANCE,
+                None,
+                "approval.requested",
+                request.id,
+                {
+                    "action": action.id,
+                    "version": action.version,
+                    "roles": sorted(request.required_roles),
+                    "quorum": request.quorum,
+                    "expires_at": request.expires_at.isoformat(),
+                },
+            )
+        else:
+            action.approve(now, GOVERNANCE)
+            event = "action.allowed.notify" if review.notify else "action.allowed"
+            self._record(GOVERNANCE, None, event, action.id, {"autonomy": str(review.mode)})
+        self.store.save_action(action)
+        return Submission(action, review, request)
+
+    def answer(
+        self,
+        request_id: str,
+        token: str | None,
+        role: Role,
+        decision: Decision,
+        reason: str | None = None,
+    ) -> ApprovalRequest:
+        """One person's answer in one role. Refusals are recorded, then raised."""
+        user = self.authenticate(token)
+        request = self._request(request_id)
+        action = self._action_of(request)
+        now = self.clock()
+        if request.is_open and now >= request.expires_at:
+            self._expire(request, action, now)
+        try:
+            approval = Approval(
+                request.id, user.actor(), role, action.content_hash(), now, decision, reason
+            )
+            status = request.record(approval, now)
+        except ApprovalRefused as exc:
+            self._record(user.id, role, f"approval.refused.{decision}", request.id, {}, str(exc))
+            self.store.save_request(request)
+            self.store.save_action(action)
+            if isinstance(exc, SeparationOfDuties | WrongRole):
+                raise AccessDenied(str(exc)) from exc
+            raise
+        self._record(
+            user.id, role, f"approval.{decision}", request.id, {"status": str(status)}, reason
+        )
+        if status is ApprovalStatus.APPROVED:
+            action.approve(now, user.id)
+            self._record(user.id, role, "action.approved", action.id, {"request": request.id})
+        elif status is ApprovalStatus.REJECTED:
+            action.block(now, user.id, f"rejected by {user.id}: {reason}")
+            self._record(user.id, role, "action.blocked", action.id, {}, reason)
+        self.store.save_request(request)
+        self.store.save_action(action)
+        return request
+
+    def edit(
+        self,
+        request_id: str,
+        token: str | None,
+        reviewer: Reviewer,
+        context: ReviewContext,
+        *,
+        risk: RiskTier = RiskTier.MEDIUM,
+        content: Content | None = None,
+        audience: Audience | None = None,
+        spend: Money | None = None,
+        parameters: Mapping[str, Any] | None = None,
+    ) -> Submission:
+        """A person who may decide the request edits the action: the old request is replaced,
+        and the new version goes through the whole review again with the editor as its
+        proposer, so someone else must approve it."""
+        user = self.authenticate(token)
+        request = self._request(request_id)
+        if not user.roles & request.required_roles:
+            needed = ", ".join(sorted(request.required_roles))
+            raise AccessDenied(f"editing {request.id} needs one of: {needed}")
+        action = self._action_of(request)
+        now = self.clock()
+        edited = action.edited(
+            at=now,
+            by=user.id,
+            content=content,
+            audience=audience,
+            spend=spend,
+            parameters=parameters,
+        )
+        request.supersede()
+        self.store.save_request(request)
+        self._record(
+            user.id,
+            None,
+            "action.edited",
+            action.id,
+            {"from_version": action.version, "to_version": edited.version, "request": request.id},
+        )
+        return self.submit(edited, reviewer.review(edited, context, risk), proposer_id=user.id)
+
+    def expire_due(self) -> list[ApprovalRequest]:
+        """Requests past their deadline escalate to the next role, or expire and block their
+        action: an unanswered request never lets anything run."""
+        now = self.clock()
+        changed = []
+        for request in self.store.requests(open_only=True):
+            if now >= request.expires_at:
+                self._expire(request, self._action_of(request), now)
+                changed.append(request)
+        return changed
+
+    def use_approval(self, action: Action) -> None:
+        """Spend the approval of exactly this content on one execution (raises if used)."""
+        request = self.store.request(f"req-{action.id}-v{action.version}")
+        if request is None:
+            return  # allowed without people: nothing to spend
+        request.use(action.content_hash())
+        self.store.save_request(request)
+        self._record(GOVERNANCE, None, "approval.used", request.id, {"action": action.id})
+
+    # -- kill switch ----------------------------------------------------------------------
+
+    def pause(self, token: str | None, reason: str) -> PauseState:
+        user = self.authenticate(token)
+        authorize(user, Operation.PAUSE)
+        if not reason.strip():
+            raise DomainError("pausing needs a reason")
+        state = PauseState(user.id, self.clock(), reason)
+        self.store.set_pause_state(state)
+        self._record(
+            user.id, _role_for(user, Operation.PAUSE), "killswitch.paused", GOVERNANCE, {}, reason
+        )
+        return state
+
+    def resume(self, token: str | None, reason: str) -> None:
+        user = self.authenticate(token)
+        authorize(user, Operation.RESUME)
+        if self.store.pause_state() is None:
+            raise DomainError("mios is not paused")
+        self.store.set_pause_state(None)
+        self._record(user.id, Role.ADMIN, "killswitch.resumed", GOVERNANCE, {}, reason)
+
+    @property
+    def paused(self) -> PauseState | None:
+        return self.store.pause_state()
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _request(self, request_id: str) -> ApprovalRequest:
+        request = self.store.request(request_id)
+        if request is None:
+            raise DomainError(f"no approval request {request_id}")
+        return request
+
+    def _action_of(self, request: ApprovalRequest) -> Action:
+        action = self.store.action(request.action_id)
+        if action is None:
+            raise DomainError(f"approval request {request.id} names unknown action")
+        return action
+
+    def _expire(self, request: ApprovalRequest, action: Action, now: datetime) -> None:
+        status = request.expire(now)
+        if status is ApprovalStatus.ESCALATED:
+            self._record(
+                GOVERNANCE,
+                None,
+                "approval.escalated",
+                request.id,
+                {
+                    "roles": sorted(request.required_roles),
+                    "expires_at": request.expires_at.isoformat(),
+                },
+            )
+        else:
+            if action.state is ActionState.AWAITING_APPROVAL:
+                action.block(now, GOVERNANCE, "the approval request expired")
+                self.store.save_action(action)
+            self._record(GOVERNANCE, None, "approval.expired", request.id, {"action": action.id})
+        self.store.save_request(request)
+
+    def _record(
+        self,
+        actor: str,
+        role: Role | None,
+        event: str,
+        subject: str,
+        data: Mapping[str, Any],
+        reason: str | None = None,
+    ) -> None:
+        self.audit.append(
+            AuditEntry(self.clock(), actor, event, subject, dict(data), role and str(role), reason)
+        )
+
+
+def _role_for(user: User, operation: Operation) -> Role:
+    """The role a person acted in: admin if they hold it, else their first that allows it."""
+    allowed = sorted(user.roles & PERMISSIONS[operation])
+    return Role.ADMIN if Role.ADMIN in allowed else allowed[0]
