@@ -1,9 +1,10 @@
 """``mios policy lint``: every rule compiles, and evaluates on a sample of each kind it applies to.
 
 Compiling catches syntax and unknown names. Evaluating on samples catches what only shows at run
-time: ``action.spend.amount > 500`` compares a double with an integer, which CEL refuses, and a
-review would then fail closed on every such action. Samples are built from the workspace itself
-(its first segment, offer, claim and channels), so a rule about them meets real values.
+time: ``action.spend.amount > "500"`` compares a number with text, ``action.parameters.cap``
+reads a key no action carries; a review would then fail closed on every such action. Samples are
+built from the workspace itself (its first segment, offer, claim and channels), so a rule about
+them meets real values.
 """
 
 from __future__ import annotations
@@ -47,11 +48,9 @@ def lint(workspace: Workspace, customers: CustomerTable, now: datetime) -> list[
     problems: list[LintProblem] = []
     for compiled in policies.rules:
         kinds = sorted(compiled.rule.applies_to) or list(ActionKind)
-        for kind in kinds:
-            sample = sample_action(kind, workspace)
-            facts = action_facts(
-                sample, recipients(sample, workspace, customers), workspace, customers
-            )
+        for kind, sample in ((k, a) for k in kinds for a in sample_actions(k, workspace)):
+            reached = recipients(sample, workspace, customers)
+            facts = action_facts(sample, reached, workspace, customers)
             try:
                 result = compiled.program.execute({"action": facts, "context": context})
             except Exception as exc:  # whatever the evaluator raises is the finding
@@ -65,35 +64,36 @@ def lint(workspace: Workspace, customers: CustomerTable, now: datetime) -> list[
     return problems
 
 
-def sample_action(kind: ActionKind, workspace: Workspace) -> Action:
-    """A complete action of ``kind``, as an agent of this workspace might propose it."""
-    channels = [c.name for c in workspace.channels if c.enabled]
-    addressed = next((c for c in channels if c.addresses_customers), ChannelName.EMAIL)
-    budgeted = [b.channel for b in workspace.budgets]
-    paid = next((c for c in budgeted if c.is_paid_media), budgeted[0] if budgeted else None)
+def sample_actions(kind: ActionKind, workspace: Workspace) -> list[Action]:
+    """Complete actions of ``kind`` as an agent of this workspace might propose them: one per
+    channel the kind can use here, so a rule about one channel meets that channel."""
+    enabled = [c.name for c in workspace.channels if c.enabled]
+    channels: list[ChannelName | None] = [None]
+    if kind is ActionKind.SEND_MESSAGE:
+        channels = [c for c in enabled if c.addresses_customers] or [ChannelName.EMAIL]
+    elif kind is ActionKind.PUBLISH_CONTENT:
+        channels = [ChannelName.CONTENT]
+    elif kind in (ActionKind.SET_BUDGET, ActionKind.ADJUST_BID):
+        channels = [b.channel for b in workspace.budgets] or [ChannelName.PAID_SEARCH]
     offer = workspace.offers[0].id if workspace.offers else None
     claims = (workspace.brand.claims[0].id,) if workspace.brand.claims else ()
     content = Content(
         "A sample subject", "A sample body.", "A sample headline", claims, None, offer
     )
     audience = Audience(segment_id=workspace.segments[0].id) if workspace.segments else None
-    spend = Money(Decimal("100.00"), workspace.currency)
-    channel: ChannelName | None = None
     if kind is ActionKind.SEND_MESSAGE:
-        channel = addressed
         audience = audience or Audience(estimated_size=100)
-    elif kind is ActionKind.PUBLISH_CONTENT:
-        channel = ChannelName.CONTENT
-    elif kind in (ActionKind.SET_BUDGET, ActionKind.ADJUST_BID):
-        channel = paid or ChannelName.PAID_SEARCH
-    return Action(
-        id=f"sample-{kind}",
-        proposal_id=f"sample-{kind}",
-        kind=kind,
-        snapshot_version=1,
-        channel=channel,
-        audience=audience,
-        content=content,
-        spend=spend,
-        parameters=SAMPLE_PARAMETERS,
-    )
+    return [
+        Action(
+            id=f"sample-{kind}",
+            proposal_id=f"sample-{kind}",
+            kind=kind,
+            snapshot_version=1,
+            channel=channel,
+            audience=audience,
+            content=content,
+            spend=Money(Decimal("100.00"), workspace.currency),
+            parameters=SAMPLE_PARAMETERS,
+        )
+        for channel in channels
+    ]

@@ -5,6 +5,9 @@ Customers are versioned rows (``valid_from`` .. ``valid_to``, a half-open range 
 versions; ``valid_to`` is NULL while the row is current), so any version can be read back.
 ``customer_materializations`` caches the whole customer set of a version as columnar arrays,
 which is how a million customers load in well under a second.
+
+``audit_log`` holds the hash-chained audit records, one row per ``seq``, ``data`` as canonical
+JSON text. It is append-only: triggers from migration 0002 refuse UPDATE and DELETE.
 """
 
 from __future__ import annotations
@@ -102,6 +105,21 @@ customer_materializations = Table(
     Column("version", Integer, ForeignKey("context_versions.version"), primary_key=True),
     Column("row_count", Integer, nullable=False),
     Column("payload", LargeBinary, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", RowId, primary_key=True, autoincrement=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor_id", Text, nullable=False),
+    Column("actor_role", Text, nullable=True),
+    Column("event", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("data", Text, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
 )
 
 CUSTOMER_COLUMNS: tuple[str, ...] = tuple(c.name for c in customers.columns if c.name != "row_id")
