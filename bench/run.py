@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["bench_context.py", "bench_sim.py", "bench_audit.py"]
+BENCHMARKS = ["bench_context.py", "bench_sim.py", "bench_audit.py", "bench_policy.py"]
 
 if __name__ == "__main__":
     for name in BENCHMARKS:

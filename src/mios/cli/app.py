@@ -11,6 +11,7 @@ import typer
 
 from mios.cli.context import context_app
 from mios.cli.output import CliState, handles_errors, print_json, state, stdout
+from mios.cli.policy import policy_app
 from mios.cli.sim import sim_app
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(context_app, name="context")
+app.add_typer(policy_app, name="policy")
 app.add_typer(sim_app, name="sim")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]

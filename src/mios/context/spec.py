@@ -20,6 +20,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from mios.domain.budget import BudgetPeriod
 from mios.domain.channel import ChannelName
 from mios.domain.governance import Role
+from mios.domain.guardrails import Guardrails
 from mios.domain.objective import Kpi
 from mios.domain.offer import CampaignStatus
 from mios.domain.policy import AutonomyMode
@@ -207,6 +208,90 @@ class CampaignSpec(Spec):
     budget: Amount | None = None
 
 
+class ContactCapsSpec(Spec):
+    day: Annotated[int, Field(ge=0)] | None = None
+    week: Annotated[int, Field(ge=0)] | None = None
+
+
+#: The domain's defaults, so the file format and the code never disagree about them.
+_DEFAULTS = Guardrails()
+#: Contact caps count messages, which only these channels send to a named customer.
+MessageChannel = Literal["email", "sms", "push"]
+
+
+class ContactPolicySpec(Spec):
+    per_channel: dict[MessageChannel, ContactCapsSpec] = {
+        name.value: ContactCapsSpec(day=caps.day, week=caps.week)  # type: ignore[misc]
+        for name, caps in _DEFAULTS.contact.per_channel.items()
+    }
+    all_channels: ContactCapsSpec = ContactCapsSpec(
+        day=_DEFAULTS.contact.all_channels.day, week=_DEFAULTS.contact.all_channels.week
+    )
+    cooldown_after_unsubscribe_days: Annotated[int, Field(ge=0)] = (
+        _DEFAULTS.contact.cooldown_after_unsubscribe_days
+    )
+    ignored_messages_before_cooldown: Annotated[int, Field(ge=1)] = (
+        _DEFAULTS.contact.ignored_messages_before_cooldown
+    )
+    cooldown_after_ignored_days: Annotated[int, Field(ge=0)] = (
+        _DEFAULTS.contact.cooldown_after_ignored_days
+    )
+
+
+class CommercialEmailSpec(Spec):
+    unsubscribe_link: bool = _DEFAULTS.commercial_email.unsubscribe_link
+    sender_identity: bool = _DEFAULTS.commercial_email.sender_identity
+    postal_address: bool = _DEFAULTS.commercial_email.postal_address
+    list_unsubscribe_header: bool = _DEFAULTS.commercial_email.list_unsubscribe_header
+
+
+#: Presidio entities found by a pattern alone (``mios.governance.checkers.pii.PII_ENTITIES``).
+PiiEntity = Literal[
+    "CREDIT_CARD",
+    "EMAIL_ADDRESS",
+    "IBAN_CODE",
+    "IP_ADDRESS",
+    "PHONE_NUMBER",
+    "UK_NHS",
+    "US_ITIN",
+    "US_SSN",
+]
+
+
+class PiiSpec(Spec):
+    entities: list[PiiEntity] = list(_DEFAULTS.pii.entities)  # type: ignore[arg-type]
+    allowed_values: list[Text] = list(_DEFAULTS.pii.allowed_values)
+
+
+class ClaimsSpec(Spec):
+    similarity: Annotated[float, Field(gt=0, le=1)] = _DEFAULTS.claims.similarity
+
+
+class BudgetRulesSpec(Spec):
+    per_action_max: Amount | None = _DEFAULTS.budget.per_action_max
+    daily_max: dict[ChannelName, Amount] = {}
+    cycle_max: dict[ChannelName, Amount] = {}
+
+
+class ApprovalsSpec(Spec):
+    ttl_hours: Annotated[float, Field(gt=0)] = _DEFAULTS.approvals.ttl_hours
+    escalate_to: list[Role] = list(_DEFAULTS.approvals.escalate_to)
+    sensitive_audience_roles: Annotated[list[Role], Field(min_length=1)] = list(
+        _DEFAULTS.approvals.sensitive_audience_roles
+    )
+
+
+class GuardrailsSpec(Spec):
+    """``governance:`` in ``mios.yaml``: what the built-in checkers enforce."""
+
+    contact: ContactPolicySpec = ContactPolicySpec()
+    commercial_email: CommercialEmailSpec = CommercialEmailSpec()
+    pii: PiiSpec = PiiSpec()
+    claims: ClaimsSpec = ClaimsSpec()
+    budget: BudgetRulesSpec = BudgetRulesSpec()
+    approvals: ApprovalsSpec = ApprovalsSpec()
+
+
 class WorkspaceFileSpec(Spec):
     """``mios.yaml``."""
 
@@ -219,6 +304,7 @@ class WorkspaceFileSpec(Spec):
     agents: dict[Identifier, AgentSpec] = {}
     autonomy: AutonomySpec = AutonomySpec()
     campaigns: list[CampaignSpec] = []
+    governance: GuardrailsSpec = GuardrailsSpec()
 
 
 # -- data/offers.yaml, policies/*.yaml, playbooks/*.yaml --------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 
 from mios.context.spec import (
     ApproveEffectSpec,
+    GuardrailsSpec,
     OfferSpec,
     PlaybookSpec,
     PolicyFileSpec,
@@ -17,8 +18,18 @@ from mios.context.spec import (
 )
 from mios.domain.brand import Brand, Claim, PostalAddress, SenderIdentity, VoiceRules
 from mios.domain.budget import Budget
-from mios.domain.channel import ChannelConfig, QuietHours
+from mios.domain.channel import ChannelConfig, ChannelName, QuietHours
 from mios.domain.cycle import Playbook
+from mios.domain.guardrails import (
+    ApprovalRules,
+    BudgetRules,
+    ClaimRules,
+    CommercialEmailRules,
+    ContactCaps,
+    ContactPolicy,
+    Guardrails,
+    PiiRules,
+)
 from mios.domain.money import Money
 from mios.domain.objective import Guardrail, Objective
 from mios.domain.offer import Campaign, Offer
@@ -118,6 +129,7 @@ def build_workspace(spec: WorkspaceSpec) -> Workspace:
         autonomy=AutonomyMatrix(autonomy_entries, cfg.autonomy.default),
         policies=tuple(policy_pack(p) for p in spec.policies.values()),
         playbooks=tuple(playbook(p) for p in spec.playbooks.values()),
+        guardrails=guardrails(cfg.governance),
     )
 
 
@@ -133,6 +145,31 @@ def offer(spec: OfferSpec, currency: str) -> Offer:
         valid_until=spec.valid_until,
         eligible_segments=tuple(spec.eligible_segments),
         channels=tuple(spec.channels),
+    )
+
+
+def guardrails(spec: GuardrailsSpec) -> Guardrails:
+    contact, budget, approvals = spec.contact, spec.budget, spec.approvals
+    return Guardrails(
+        contact=ContactPolicy(
+            per_channel={
+                ChannelName(name): ContactCaps(caps.day, caps.week)
+                for name, caps in contact.per_channel.items()
+            },
+            all_channels=ContactCaps(contact.all_channels.day, contact.all_channels.week),
+            cooldown_after_unsubscribe_days=contact.cooldown_after_unsubscribe_days,
+            ignored_messages_before_cooldown=contact.ignored_messages_before_cooldown,
+            cooldown_after_ignored_days=contact.cooldown_after_ignored_days,
+        ),
+        commercial_email=CommercialEmailRules(**spec.commercial_email.model_dump()),
+        pii=PiiRules(tuple(spec.pii.entities), tuple(spec.pii.allowed_values)),
+        claims=ClaimRules(spec.claims.similarity),
+        budget=BudgetRules(budget.per_action_max, dict(budget.daily_max), dict(budget.cycle_max)),
+        approvals=ApprovalRules(
+            approvals.ttl_hours,
+            tuple(approvals.escalate_to),
+            tuple(approvals.sensitive_audience_roles),
+        ),
     )
 
 

@@ -137,6 +137,10 @@ class CustomerTable:
         return int(self.ids.shape[0])
 
     @cached_property
+    def _sorted_ids(self) -> StrArray:
+        return self.ids[self._order]
+
+    @cached_property
     def _order(self) -> IntArray:
         return np.argsort(self.ids, kind="stable").astype(np.int64)
 
@@ -145,7 +149,7 @@ class CustomerTable:
         wanted = np.asarray(ids, dtype=np.str_)
         if len(self) == 0:
             return np.full(wanted.shape, -1, dtype=np.int64)
-        sorted_ids = self.ids[self._order]
+        sorted_ids = self._sorted_ids
         slot = np.clip(np.searchsorted(sorted_ids, wanted), 0, len(self) - 1)
         found = sorted_ids[slot] == wanted
         return np.where(found, self._order[slot], -1).astype(np.int64)

@@ -3,7 +3,7 @@
 Fields that an action lacks are left out rather than set to null, so a rule tests them with
 ``has(action.content.offer_id)``; ``action.audience`` is always there (size 0 for an action that
 reaches nobody), so audience rules need no guard. Money is a double in ``amount`` beside its
-``currency``: CEL does not mix integers and doubles, so a rule compares ``> 500.0``, not ``> 500``.
+``currency``.
 
     action.id, .kind, .channel, .version, .proposal_id, .parameters
     action.audience.segment_id, .estimated_size, .size, .customers_listed, .without_consent,
@@ -25,15 +25,30 @@ from typing import Any
 import numpy as np
 
 from mios.domain.action import Action
+from mios.domain.categorical import Categorical
 from mios.domain.channel import CONSENT_CHANNELS
-from mios.domain.customer import BASIS_CODES, EU_COUNTRIES, EU_REGIONS, LawfulBasis
+from mios.domain.customer import (
+    BASIS_CODES,
+    CONSENT_CODES,
+    EU_COUNTRIES,
+    EU_REGIONS,
+    ConsentStatus,
+    LawfulBasis,
+)
 from mios.domain.customer_table import CustomerTable, consent_column
 from mios.domain.proposal import Audience
 from mios.domain.workspace import Workspace
 from mios.governance.audience import Recipients
+from mios.types import BoolArray, IntArray
 
 Facts = dict[str, Any]
 _LEGITIMATE_INTEREST = BASIS_CODES.index(LawfulBasis.LEGITIMATE_INTEREST)
+_GRANTED = CONSENT_CODES.index(ConsentStatus.GRANTED)
+
+
+def _in(column: Categorical, values: tuple[str, ...], rows: IntArray) -> BoolArray:
+    codes = [column.categories.index(v) for v in values if v in column.categories]
+    return np.isin(column.codes[rows], codes)
 
 
 def action_facts(
@@ -118,10 +133,12 @@ def _audience(
     channel = action.channel
     facts["eu_legitimate_interest"] = 0
     if channel is not None and channel in CONSENT_CHANNELS and len(rows):
-        granted = customers.granted(channel)[rows]
-        facts["without_consent"] = int(np.count_nonzero(~granted))
+        # Only the recipients' rows are read: a whole-table pass per action would cost more
+        # than every rule together.
         column = consent_column(channel)
-        in_eu = customers.region.isin(EU_REGIONS)[rows] | customers.country.isin(EU_COUNTRIES)[rows]
+        granted = customers.consent_status[rows, column] == _GRANTED
+        facts["without_consent"] = int(np.count_nonzero(~granted))
+        in_eu = _in(customers.region, EU_REGIONS, rows) | _in(customers.country, EU_COUNTRIES, rows)
         on_interest = customers.consent_basis[rows, column] == _LEGITIMATE_INTEREST
         facts["eu_legitimate_interest"] = int(np.count_nonzero(in_eu & on_interest))
     if audience.segment_id is not None:

@@ -20,7 +20,7 @@ from mios.domain.governance import Finding, FindingSeverity, Role, Verdict, Verd
 from mios.domain.policy import AutonomyMode
 from mios.domain.proposal import ActionKind, RiskTier
 from mios.domain.workspace import Workspace
-from mios.governance.audience import recipients
+from mios.governance.checkers import reach
 from mios.governance.facts import action_facts, context_facts
 from mios.governance.review_context import Check, Checker, Requirement, ReviewContext
 from mios.governance.rules import Policies
@@ -72,7 +72,7 @@ class Reviewer:
         workspace = self.workspace
         findings: list[Finding] = []
         requirements: list[Requirement] = []
-        reached = recipients(action, workspace, context.customers)
+        reached = reach.reached(action, context)  # the checkers reuse this resolution
         if reached.unknown_segment is not None:
             findings.append(
                 Finding(

@@ -1,0 +1,136 @@
+"""Brand: banned terms, the disclaimer an offer type requires, and claims.
+
+Claims are checked both ways. Every claim id the content cites must be in the claims library
+(where each claim has a substantiation id) and cleared for the channel. And the copy itself is
+read sentence by sentence (``claim_text``): a sentence that restates a library claim (even
+reworded) must cite it, and a sentence that sounds like a claim but matches none is an
+unsubstantiated claim. Both deny: an uncited claim cannot be traced to its evidence.
+"""
+
+from __future__ import annotations
+
+from mios.domain.action import Action
+from mios.domain.brand import Brand
+from mios.domain.governance import Finding, FindingSeverity
+from mios.domain.proposal import Content
+from mios.domain.workspace import Workspace
+from mios.governance.checkers.claim_text import (
+    ClaimIndex,
+    Reading,
+    best_claim,
+    claim_index,
+    read,
+)
+from mios.governance.review_context import Check, ReviewContext
+
+
+class BrandChecker:
+    id: str = "brand"
+
+    def check(self, action: Action, context: ReviewContext) -> Check:
+        content = action.content
+        if content is None:
+            return Check()
+        workspace = context.workspace
+        brand = workspace.brand
+        texts = [t for t in (content.subject, content.headline, content.body) if t]
+        findings = _banned(brand, "\n".join(texts))
+        findings += _disclaimer(content, workspace)
+        findings += _cited_claims(content, brand, action)
+        index = claim_index(brand.claims)
+        threshold = workspace.guardrails.claims.similarity
+        for text in texts:
+            for sentence in read(text):
+                findings += _claims_in(sentence, content, index, threshold)
+        return Check(tuple(findings))
+
+
+def _banned(brand: Brand, text: str) -> list[Finding]:
+    lowered = text.lower()
+    # A substring test is far cheaper than the whole-word search, and most copy holds no term.
+    if not any(term.lower() in lowered for term in brand.banned_terms):
+        return []
+    return [
+        _deny("brand/banned-term", f"the copy uses the banned term {term!r}", value=term)
+        for term in brand.banned_terms_in(text)
+    ]
+
+
+def _disclaimer(content: Content, workspace: Workspace) -> list[Finding]:
+    if content.offer_id is None:
+        return []
+    offer = next((o for o in workspace.offers if o.id == content.offer_id), None)
+    if offer is None:
+        return [_deny("brand/unknown-offer", f"offer {content.offer_id!r} is not in the workspace")]
+    required = workspace.brand.disclaimer_for(offer.type)
+    if required is None or _folded(required) in _folded(content.body):
+        return []
+    return [
+        _deny(
+            "brand/disclaimer",
+            f"a {offer.type} offer needs its disclaimer in the body: {required!r}",
+            value=offer.type,
+        )
+    ]
+
+
+def _cited_claims(content: Content, brand: Brand, action: Action) -> list[Finding]:
+    library = {c.id: c for c in brand.claims}
+    findings = []
+    for claim_id in content.claims:
+        claim = library.get(claim_id)
+        if claim is None:
+            findings.append(
+                _deny(
+                    "brand/unknown-claim",
+                    f"claim {claim_id!r} is not in the claims library, so nothing substantiates it",
+                    value=claim_id,
+                )
+            )
+        elif claim.channels and action.channel is not None and action.channel not in claim.channels:
+            findings.append(
+                _deny(
+                    "brand/claim-channel",
+                    f"claim {claim_id!r} is cleared for {', '.join(claim.channels)}, "
+                    f"not {action.channel}",
+                    value=claim_id,
+                )
+            )
+    return findings
+
+
+def _claims_in(
+    sentence: Reading, content: Content, index: ClaimIndex, threshold: float
+) -> list[Finding]:
+    match = best_claim(sentence.content, index, threshold)
+    if match is not None:
+        if match.claim_id in content.claims:
+            return []
+        return [
+            _deny(
+                "brand/uncited-claim",
+                f"the copy makes claim {match.claim_id!r} ({match.similarity:.0%} of its words) "
+                "without citing it; add it to the content's claims",
+                span=sentence.text,
+                value=match.claim_id,
+            )
+        ]
+    phrase = sentence.claim_like
+    if phrase is None:
+        return []
+    return [
+        _deny(
+            "brand/unsubstantiated-claim",
+            f"{phrase!r} sounds like a claim, and no claim in the library backs it",
+            span=sentence.text,
+            value=phrase,
+        )
+    ]
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _deny(rule_id: str, message: str, span: str | None = None, value: str | None = None) -> Finding:
+    return Finding(rule_id, message, FindingSeverity.DENY, span=span, value=value)
