@@ -8,6 +8,7 @@ import numpy as np
 
 from mios.domain.action import Action
 from mios.domain.customer_table import CustomerTable
+from mios.domain.segment import Segment
 from mios.domain.workspace import Workspace
 from mios.types import IntArray
 
@@ -32,11 +33,38 @@ def recipients(action: Action, workspace: Workspace, customers: CustomerTable) -
         if segment is None:
             unknown_segment = audience.segment_id
         else:
-            parts.append(np.flatnonzero(segment.mask(customers)))
+            parts.append(_SEGMENT_ROWS.rows(segment, customers))
     unknown: tuple[str, ...] = ()
     if audience.customer_ids:
         found = customers.positions(audience.customer_ids)
         unknown = tuple(c for c, p in zip(audience.customer_ids, found, strict=True) if p < 0)
         parts.append(found[found >= 0])
-    positions = np.unique(np.concatenate(parts)) if parts else empty
-    return Recipients(positions.astype(np.int64), unknown, unknown_segment)
+    if not parts:
+        positions = empty
+    elif len(parts) == 1 and audience.segment_id is not None:
+        positions = parts[0]  # a mask's rows are already sorted and unique
+    else:
+        positions = np.unique(np.concatenate(parts))
+    return Recipients(positions.astype(np.int64, copy=False), unknown, unknown_segment)
+
+
+class _SegmentRows:
+    """Rows of each segment per customer table. A snapshot's segments and customers do not
+    change, and a cycle sends many actions to the same few segments, so each mask is evaluated
+    once per table. Entries hold the table they were computed on; a new table starts afresh."""
+
+    def __init__(self) -> None:
+        self._table: CustomerTable | None = None
+        self._rows: dict[Segment, IntArray] = {}
+
+    def rows(self, segment: Segment, customers: CustomerTable) -> IntArray:
+        if customers is not self._table:
+            self._table, self._rows = customers, {}
+        found = self._rows.get(segment)
+        if found is None:
+            found = self._rows[segment] = np.flatnonzero(segment.mask(customers)).astype(np.int64)
+            found.flags.writeable = False  # shared between reviews: nobody may change it
+        return found
+
+
+_SEGMENT_ROWS = _SegmentRows()
