@@ -43,65 +43,25 @@ import numpy as np
 from mios.domain.action import Action
 from mios.domain.channel import CONSENT_CHANNELS, ChannelName
 from mios.domain.customer_table import CustomerTable
-from mios.domain.money import Money
 from mios.domain.outcome import Outcome, OutcomeKind
 from mios.domain.proposal import ActionKind, Content
 from mios.errors import MarketError
+from mios.sim.draws import hash_uniform, order_value_draws
+from mios.sim.events import ORGANIC, Books, Emitter, Execution, incident
+from mios.sim.media import AdPool, MediaDesk, Piece
 from mios.sim.scenario import LimitsSpec, Scenario
-from mios.sim.totals import BRAND, COMPLIANCE, Totals
+from mios.sim.totals import COMPLIANCE, Totals
 from mios.sim.truth import (
     ACTION_STREAM,
     ADDRESSED,
-    CHANNEL_INDEX,
     DAY_STREAM,
-    HOLDOUT_STREAM,
     GroundTruth,
 )
-from mios.types import BoolArray, FloatArray, IntArray
+from mios.types import BoolArray, IntArray
 
 Detail = Literal["aggregate", "customer"]
 
-_ORDER_VALUE_SD = 0.3  # spread of one order's value around its average (log-normal)
-_ORGANIC = "organic"
 _MAX_HOLDOUT = 0.9
-_MAX_MULTIPLIER = 10.0
-#: Amounts keep six decimals, so a fraction of a cent per message still adds up in the totals.
-_MICROS = ".6f"
-#: An old ad pool this small against the channel's half saturation no longer buys anything.
-_SPENT_POOL = 1e-9
-
-
-@dataclass(frozen=True)
-class Execution:
-    """What one action did: how many units the market took and the events it caused."""
-
-    action_id: str
-    day: int
-    accepted: int  # messages sent, budget settings or pieces taken; 0 when nothing happened
-    outcomes: tuple[Outcome, ...]
-    note: str | None = None  # why less happened than asked (an outage, capacity, a spend cap)
-    unavailable: bool = False  # nothing happened: the channel is down or full today; retry later
-
-
-@dataclass
-class _AdPool:
-    """Adstock bought by one budget setting; its conversions are credited to that action."""
-
-    action_id: str
-    serial: int
-    offer: int
-    angle: int | None
-    daily_spend: float
-    adstock: float = 0.0
-
-
-@dataclass(frozen=True)
-class _Piece:
-    action_id: str
-    serial: int
-    last_day: int
-    offer: int
-    angle: int | None
 
 
 @dataclass(frozen=True)
@@ -150,9 +110,7 @@ class Market:
             for index, segment_id in enumerate(population.segment_ids)
         }
         self._audiences: dict[str, IntArray] = {}
-        self._pools: dict[ChannelName, list[_AdPool]] = {c: [] for c in self._truth.media}
-        self._current: dict[ChannelName, _AdPool] = {}
-        self._pieces: list[_Piece] = []
+        self._media = MediaDesk(self._truth)
         self._banned = [
             (term, re.compile(rf"(?<!\w){re.escape(term)}(?!\w)", re.IGNORECASE))
             for term in scenario.risk.banned_terms
@@ -314,8 +272,7 @@ class Market:
         their own; then the next day opens (and on every seventh day, a new week)."""
         day = self._day
         outcomes: list[Outcome] = []
-        outcomes.extend(self._run_media(day))
-        outcomes.extend(self._run_content(day))
+        outcomes.extend(self._media.close_day(day, self._emitter))
         outcomes.extend(self._run_organic(day))
         self._totals.record(outcomes)
         self._totals.days += 1
@@ -354,7 +311,7 @@ class Market:
         rng = self._action_rng(action)
         arm: dict[str, Any] = {}
         if share > 0:
-            in_holdout = _hash_uniform(audience, truth.seed, experiment) < share
+            in_holdout = hash_uniform(audience, truth.seed, experiment) < share
             self._today.holdouts.append(_Holdout(action.id, experiment, audience[in_holdout]))
             audience = audience[~in_holdout]
             arm = {"experiment_id": experiment, "arm": "treatment"}
@@ -378,7 +335,7 @@ class Market:
         offer: int,
         angle: int | None,
         audience: IntArray,
-        emit: _Emitter,
+        emit: Emitter,
     ) -> None:
         """Draw what each recipient of one message does, and update consent and fatigue."""
         truth, population, day = self._truth, self._truth.population, self._day
@@ -418,7 +375,7 @@ class Market:
         unsubscribed = delivered & ~complained & (rng.random(n) < unsubscribe_chance)
         self._withdrawn[audience[complained | unsubscribed], column] = True
         buyers = audience[bought]
-        value = truth.order_value(offer)[segment[bought]] * _order_value_draws(rng, len(buyers))
+        value = truth.order_value(offer)[segment[bought]] * order_value_draws(rng, len(buyers))
 
         emit.events(OutcomeKind.DELIVERED, audience[delivered])
         emit.events(OutcomeKind.OPEN, audience[opened])
@@ -434,7 +391,7 @@ class Market:
         emit.events(
             OutcomeKind.INCIDENT,
             audience[violation],
-            attributes=_incident(COMPLIANCE, truth.scenario.risk.compliance_incident_cost),
+            attributes=incident(COMPLIANCE, truth.scenario.risk.compliance_incident_cost),
         )
 
     def _publish(self, action: Action) -> Execution:
@@ -449,7 +406,7 @@ class Market:
             return Execution(action.id, day, 0, (), f"content is down on day {day}", True)
         self._serial += 1
         last_day = day + truth.content.life_days - 1
-        self._pieces.append(_Piece(action.id, self._serial, last_day, offer, angle))
+        self._media.publish(Piece(action.id, self._serial, last_day, offer, angle))
         emit = self._emitter(action.id, ChannelName.CONTENT, {})
         emit.money(OutcomeKind.SPEND, truth.content.cost_per_piece)
         emit.brand(action.content)
@@ -461,31 +418,8 @@ class Market:
         if channel is None or channel not in truth.media:
             raise MarketError(f"action {action.id}: {action.kind} needs a paid media channel")
         curve = truth.media[channel]
-        current = self._current.get(channel)
-        if action.kind is ActionKind.SET_BUDGET:
-            assert action.spend is not None  # the domain requires spend on set_budget
-            spend = float(action.spend.amount)
-        else:
-            multiplier = action.parameters.get("multiplier")
-            if (
-                isinstance(multiplier, bool)
-                or not isinstance(multiplier, int | float)
-                or not 0 <= multiplier <= _MAX_MULTIPLIER
-            ):
-                raise MarketError(
-                    f"action {action.id}: adjust_bid needs parameters.multiplier from 0 to "
-                    f"{_MAX_MULTIPLIER:g}"
-                )
-            if current is None:
-                raise MarketError(f"action {action.id}: no budget is set on {channel} to adjust")
-            spend = current.daily_spend * float(multiplier)
+        spend, offer, angle = self._media.setting(action, channel)
         content = action.content
-        if content is not None:
-            offer, angle = truth.offer_index(content.offer_id), truth.angle_index(content.angle)
-        elif current is not None:
-            offer, angle = current.offer, current.angle
-        else:
-            offer, angle = 0, None
         audience = action.audience
         # A customer-list upload is the one paid-media audience that names people, so consent
         # applies; a segment or an estimate is the platform's targeting and names nobody.
@@ -500,9 +434,7 @@ class Market:
         if spend > curve.max_spend_per_day:
             note = f"{channel} spends at most {curve.max_spend_per_day:.2f} a day"
         self._serial += 1
-        pool = _AdPool(action.id, self._serial, offer, angle, spend)
-        self._current[channel] = pool
-        self._pools[channel].append(pool)
+        self._media.place(channel, AdPool(action.id, self._serial, offer, angle, spend))
         emit = self._emitter(action.id, channel, {})
         if content is not None:
             emit.brand(content)
@@ -514,96 +446,11 @@ class Market:
             emit.events(
                 OutcomeKind.INCIDENT,
                 np.unique(listed[violation]),
-                attributes=_incident(COMPLIANCE, truth.scenario.risk.compliance_incident_cost),
+                attributes=incident(COMPLIANCE, truth.scenario.risk.compliance_incident_cost),
             )
         return emit.done(day, 1, note)
 
     # -- closing a day --------------------------------------------------------------------
-
-    def _run_media(self, day: int) -> list[Outcome]:
-        truth = self._truth
-        outcomes: list[Outcome] = []
-        for channel, curve in truth.media.items():
-            current = self._current.get(channel)
-            spend = 0.0
-            if current is not None and not truth.outage(channel, day):
-                spend = min(current.daily_spend, curve.max_spend_per_day)
-            pools = self._pools[channel]
-            for pool in pools:
-                pool.adstock = curve.adstock_decay * pool.adstock
-            if current is not None:
-                current.adstock += spend
-            total = sum(p.adstock for p in pools)
-            # Saturation acts on all the channel's adstock together; each setting's conversions
-            # are its share of the whole, with its own offer and angle.
-            base = 0.0
-            if total > 0:
-                base = (
-                    float(curve.conversions(total)) * truth.demand(day) * truth.noise(day, channel)
-                )
-            if current is not None and spend > 0:
-                clicks_rng = np.random.default_rng(
-                    [truth.seed, DAY_STREAM, day, CHANNEL_INDEX[channel]]
-                )
-                clicks = int(clicks_rng.poisson(spend / curve.cost_per_click))
-                emit = self._emitter(current.action_id, channel, {})
-                emit.money(OutcomeKind.SPEND, spend)
-                emit.count(
-                    OutcomeKind.CLICK,
-                    clicks,
-                    attributes={"impressions": round(clicks / curve.click_through_rate)},
-                )
-                outcomes.extend(emit.outcomes)
-            for pool in pools:
-                if pool.adstock <= 0:
-                    continue
-                rng = np.random.default_rng([truth.seed, DAY_STREAM, day, 100, pool.serial])
-                mean = base * pool.adstock / total * truth.broad_response(pool.offer, pool.angle)
-                conversions = int(rng.poisson(mean))
-                revenue = truth.broad_order_value(pool.offer) * float(
-                    _order_value_draws(rng, conversions).sum()
-                )
-                emit = self._emitter(pool.action_id, channel, {})
-                emit.count(
-                    OutcomeKind.CONVERSION,
-                    conversions,
-                    revenue,
-                    {"offer": truth.scenario.offers[pool.offer].id},
-                )
-                outcomes.extend(emit.outcomes)
-            floor = _SPENT_POOL * curve.half_saturation
-            self._pools[channel] = [p for p in pools if p is current or p.adstock > floor]
-        return outcomes
-
-    def _run_content(self, day: int) -> list[Outcome]:
-        truth = self._truth
-        content = truth.content
-        if content is None:
-            return []
-        self._pieces = [p for p in self._pieces if p.last_day >= day]
-        outcomes: list[Outcome] = []
-        for piece in self._pieces:
-            rng = np.random.default_rng([truth.seed, DAY_STREAM, day, 200, piece.serial])
-            mean = (
-                content.reach_per_day
-                * content.conversion_rate
-                * truth.broad_response(piece.offer, piece.angle)
-                * truth.demand(day)
-                * truth.noise(day, ChannelName.CONTENT)
-            )
-            conversions = int(rng.poisson(mean))
-            revenue = truth.broad_order_value(piece.offer) * float(
-                _order_value_draws(rng, conversions).sum()
-            )
-            emit = self._emitter(piece.action_id, ChannelName.CONTENT, {})
-            emit.count(
-                OutcomeKind.CONVERSION,
-                conversions,
-                revenue,
-                {"offer": truth.scenario.offers[piece.offer].id},
-            )
-            outcomes.extend(emit.outcomes)
-        return outcomes
 
     def _run_organic(self, day: int) -> list[Outcome]:
         truth, population = self._truth, self._truth.population
@@ -612,7 +459,7 @@ class Market:
         bought &= ~self._organic_used
         value = np.zeros(self.customers)
         buyers = np.flatnonzero(bought)
-        value[buyers] = truth.order_value(0)[population.segment[buyers]] * _order_value_draws(
+        value[buyers] = truth.order_value(0)[population.segment[buyers]] * order_value_draws(
             rng, len(buyers)
         )
         house = {"offer": truth.scenario.offers[0].id}
@@ -637,10 +484,23 @@ class Market:
 
     def _emitter(
         self, action_id: str | None, channel: ChannelName | None, attributes: dict[str, Any]
-    ) -> _Emitter:
+    ) -> Emitter:
         self._today.serial += 1
-        prefix = f"d{self._day}.{self._today.serial}.{action_id or _ORGANIC}"
-        return _Emitter(self, prefix, action_id, channel, attributes)
+        prefix = f"d{self._day}.{self._today.serial}.{action_id or ORGANIC}"
+        return Emitter(self._books(), prefix, action_id, channel, attributes)
+
+    def _books(self) -> Books:
+        start, risk = self.start, self._truth.scenario.risk
+        at = datetime.combine(date.fromordinal(start.toordinal() + self._day), time(12), UTC)
+        return Books(
+            population=self._truth.population,
+            per_customer=self._detail == "customer",
+            currency=self.currency,
+            at=at,
+            totals=self._totals,
+            brand_findings=self._brand_findings,
+            brand_incident_cost=risk.brand_incident_cost,
+        )
 
     def _action_rng(self, action: Action) -> np.random.Generator:
         """Draws of one execution: keyed by the action's idempotency key, and by how often that
@@ -684,123 +544,8 @@ class Market:
         return found
 
 
-class _Emitter:
-    """Turns arrays of who-did-what into Outcome events for one action (or for nobody's)."""
-
-    def __init__(
-        self,
-        market: Market,
-        prefix: str,
-        action_id: str | None,
-        channel: ChannelName | None,
-        attributes: dict[str, Any],
-    ) -> None:
-        self._market = market
-        self._prefix = prefix
-        self._action_id = action_id
-        self._channel = channel
-        self._attributes = attributes
-        start = market.start
-        self._at = datetime.combine(date.fromordinal(start.toordinal() + market.day), time(12), UTC)
-        self.outcomes: list[Outcome] = []
-
-    def _outcome(
-        self,
-        kind: OutcomeKind,
-        key: str,
-        count: int,
-        value: float | None,
-        attributes: dict[str, Any],
-        customer_id: str | None = None,
-    ) -> None:
-        money = None
-        if value is not None:
-            money = Money(Decimal(format(value, _MICROS)), self._market.currency)
-        self.outcomes.append(
-            Outcome(
-                id=f"{self._prefix}/{kind}/{key}",
-                kind=kind,
-                at=self._at,
-                action_id=self._action_id,
-                customer_id=customer_id,
-                channel=self._channel,
-                value=money,
-                count=count,
-                attributes={**self._attributes, **attributes},
-            )
-        )
-
-    def money(self, kind: OutcomeKind, amount: float) -> None:
-        if amount > 0:
-            self._outcome(kind, "total", 1, amount, {})
-
-    def count(
-        self,
-        kind: OutcomeKind,
-        count: int,
-        value: float | None = None,
-        attributes: dict[str, Any] | None = None,
-    ) -> None:
-        if count > 0:
-            self._outcome(kind, "total", count, value, attributes or {})
-
-    def brand(self, content: Content) -> None:
-        findings = self._market._brand_findings(content)
-        if findings:
-            cost = self._market._truth.scenario.risk.brand_incident_cost
-            attributes = {**_incident(BRAND, cost), "findings": findings}
-            self._outcome(OutcomeKind.INCIDENT, "brand", 1, None, attributes)
-
-    def events(
-        self,
-        kind: OutcomeKind,
-        positions: IntArray,
-        *,
-        values: FloatArray | None = None,
-        attributes: dict[str, Any] | None = None,
-        per_customer: bool = False,
-    ) -> None:
-        """One outcome per segment with a count (and summed value), or one per customer."""
-        if not len(positions):
-            return
-        extra = attributes or {}
-        population = self._market._truth.population
-        segment_ids = population.segment_ids
-        segments = population.segment[positions]
-        if per_customer or self._market._detail == "customer":
-            ids = population.ids(positions)
-            for i, customer_id in enumerate(ids):
-                value = None if values is None else float(values[i])
-                segment = {"segment": segment_ids[segments[i]]}
-                self._outcome(kind, customer_id, 1, value, {**segment, **extra}, customer_id)
-            return
-        counts = np.bincount(segments, minlength=len(segment_ids))
-        sums = None
-        if values is not None:
-            sums = np.bincount(segments, weights=values, minlength=len(segment_ids))
-        for index, count in enumerate(counts.tolist()):
-            if count:
-                value = None if sums is None else float(sums[index])
-                segment_id = segment_ids[index]
-                self._outcome(kind, segment_id, count, value, {"segment": segment_id, **extra})
-
-    def done(self, day: int, accepted: int, note: str | None) -> Execution:
-        self._market._totals.record(self.outcomes)
-        return Execution(self._action_id or _ORGANIC, day, accepted, tuple(self.outcomes), note)
-
-
 def _consent_column(channel: ChannelName) -> int:
     return CONSENT_CHANNELS.index(channel)
-
-
-def _incident(kind: str, cost: float) -> dict[str, Any]:
-    return {"incident": kind, "cost": f"{cost:.2f}"}
-
-
-def _order_value_draws(rng: np.random.Generator, n: int) -> FloatArray:
-    """``n`` order-value multipliers with mean 1."""
-    sd = _ORDER_VALUE_SD
-    return np.asarray(np.exp(sd * rng.standard_normal(n) - 0.5 * sd * sd), dtype=np.float64)
 
 
 def _holdout(action: Action) -> tuple[float, str]:
@@ -818,19 +563,3 @@ def _holdout(action: Action) -> tuple[float, str]:
     if not isinstance(experiment, str) or not experiment.strip():
         raise MarketError(f"action {action.id}: parameters.experiment_id must be a non-empty text")
     return float(share), experiment
-
-
-def _hash_uniform(positions: IntArray, seed: int, key: str) -> FloatArray:
-    """A uniform number per customer, fixed by seed and key: the same customers stay in one
-    experiment's holdout on every day it runs, whatever else the audience holds."""
-    salt = np.random.default_rng([seed, HOLDOUT_STREAM, *key.encode()]).integers(
-        0, 2**63, dtype=np.uint64
-    )
-    x = positions.astype(np.uint64) ^ salt
-    # splitmix64 finalizer: a fast, well-mixed hash of each position.
-    with np.errstate(over="ignore"):
-        x = (x + np.uint64(0x9E3779B97F4A7C15)) & np.uint64(0xFFFFFFFFFFFFFFFF)
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        x = x ^ (x >> np.uint64(31))
-    return np.asarray((x >> np.uint64(11)).astype(np.float64) / float(2**53), dtype=np.float64)
