@@ -5,17 +5,37 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
 
 from mios.config import DATA_DIR, Settings
 from mios.errors import WorkspaceError
+from mios.persistence.audit_log import SqlAuditLog
 from mios.persistence.context_store import SqlContextStore
 from mios.persistence.engine import create_database_engine, migrate
+from mios.persistence.governance_store import SqlGovernanceStore
+
+if TYPE_CHECKING:
+    from mios.domain.guardrails import Guardrails
+    from mios.governance.command import HumanCommand
+
+#: Where a person's API token is read from. Never a command-line option: those end up in
+#: shell history and in the process list, where anyone on the machine can read them.
+TOKEN_VARIABLE = "MIOS_TOKEN"
 
 
 def settings_from_environment(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings.from_mapping(os.environ if environ is None else environ)  # noqa: TID251
+
+
+def token_from_environment(environ: Mapping[str, str] | None = None) -> str | None:
+    """The caller's API token (``MIOS_TOKEN``), or ``None`` when it is not set."""
+    values = os.environ if environ is None else environ  # noqa: TID251
+    return values.get(TOKEN_VARIABLE, "").strip() or None
 
 
 def utc_now() -> datetime:
@@ -30,6 +50,41 @@ def open_context_store(
 ) -> SqlContextStore:
     """The workspace's context store, migrated to the newest schema. SQLite lives in
     ``<workspace>/.mios/``; a configured database URL wins."""
+    return SqlContextStore(_migrated_engine(workspace, settings), clock=clock)
+
+
+@dataclass(frozen=True)
+class Governance:
+    """The workspace's governance store and audit log, on one engine; ``close`` when done."""
+
+    store: SqlGovernanceStore
+    audit: SqlAuditLog
+    engine: Engine
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_governance(workspace: Path, settings: Settings) -> Governance:
+    """Governance in the same database as the workspace's context store, migrated."""
+    engine = _migrated_engine(workspace, settings)
+    return Governance(SqlGovernanceStore(engine), SqlAuditLog(engine), engine)
+
+
+def human_command(
+    governance: Governance,
+    guardrails: Guardrails,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+) -> HumanCommand:
+    """Human Command over ``governance``, with the workspace's approval rules (TTL, escalation)."""
+    # Imported here: it loads the CEL runtime (half a second), which most commands never need.
+    from mios.governance.command import HumanCommand  # noqa: PLC0415
+
+    return HumanCommand(governance.store, governance.audit, clock, guardrails.approvals)
+
+
+def _migrated_engine(workspace: Path, settings: Settings) -> Engine:
     if settings.uses_workspace_file():
         data = workspace / DATA_DIR
         try:
@@ -44,4 +99,4 @@ def open_context_store(
     except BaseException:
         engine.dispose()
         raise
-    return SqlContextStore(engine, clock=clock)
+    return engine

@@ -117,7 +117,7 @@ def test_lint_passes_the_example_and_catches_a_rule_that_cannot_run(shop: Path) 
     clean = run("-w", str(shop), "policy", "lint", "--json")
     assert clean.exit_code == 0, clean.output
     report = json.loads(clean.stdout)
-    assert report["rules"] == 10
+    assert report["rules"] == 11
     assert report["problems"] == []
     path = shop / "policies" / "budget-compliance.yaml"
     path.write_text(
@@ -140,3 +140,15 @@ def test_a_rule_that_does_not_compile_names_file_line_and_rule(shop: Path) -> No
     line = next(i for i, row in enumerate(path.read_text().splitlines(), 1) if '"!.*!" &&' in row)
     assert f"policies/brand-safety.yaml:{line}" in result.output
     assert "rule exclamation-marks" in result.output
+
+
+def test_minors_are_never_targeted_on_paid_media(shop: Path, tmp_path: Path) -> None:
+    path = action_file(
+        tmp_path, kind="set_budget", channel="paid_search", spend="100.00 USD", content=None
+    )
+    data = json.loads(path.read_text())
+    data["audience"] = {"segment_id": "minors"}
+    path.write_text(json.dumps(data))
+    verdict = check(shop, path)
+    assert verdict["verdict"] == "deny"
+    assert "brand-safety/no-minors-on-paid-or-sms" in {f["rule"] for f in verdict["findings"]}

@@ -9,10 +9,14 @@ from typing import Annotated
 
 import typer
 
+from mios.cli.approvals import approvals_app
+from mios.cli.audit import audit_app
 from mios.cli.context import context_app
+from mios.cli.killswitch import killswitch_app
 from mios.cli.output import CliState, handles_errors, print_json, state, stdout
 from mios.cli.policy import policy_app
 from mios.cli.sim import sim_app
+from mios.cli.users import users_app
 
 app = typer.Typer(
     name="mios",
@@ -29,6 +33,10 @@ app = typer.Typer(
 app.add_typer(context_app, name="context")
 app.add_typer(policy_app, name="policy")
 app.add_typer(sim_app, name="sim")
+app.add_typer(users_app, name="users")
+app.add_typer(approvals_app, name="approvals")
+app.add_typer(audit_app, name="audit")
+app.add_typer(killswitch_app)  # pause, resume, status: top-level commands
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 

@@ -121,6 +121,7 @@ class HumanCommand:
     def remove_user(self, token: str | None, user_id: str, reason: str) -> User:
         by = self.authenticate(token)
         authorize(by, Operation.MANAGE_USERS)
+        _require_reason(reason, "removing a user")
         user = self.store.user(user_id)
         if user is None:
             raise DomainError(f"no user {user_id}")
@@ -301,8 +302,7 @@ class HumanCommand:
     def pause(self, token: str | None, reason: str) -> PauseState:
         user = self.authenticate(token)
         authorize(user, Operation.PAUSE)
-        if not reason.strip():
-            raise DomainError("pausing needs a reason")
+        _require_reason(reason, "pausing")
         state = PauseState(user.id, self.clock(), reason)
         self.store.set_pause_state(state)
         self._record(
@@ -313,6 +313,7 @@ class HumanCommand:
     def resume(self, token: str | None, reason: str) -> None:
         user = self.authenticate(token)
         authorize(user, Operation.RESUME)
+        _require_reason(reason, "resuming")
         if self.store.pause_state() is None:
             raise DomainError("mios is not paused")
         self.store.set_pause_state(None)
@@ -374,3 +375,9 @@ def _role_for(user: User, operation: Operation) -> Role:
     """The role a person acted in: admin if they hold it, else their first that allows it."""
     allowed = sorted(user.roles & PERMISSIONS[operation])
     return Role.ADMIN if Role.ADMIN in allowed else allowed[0]
+
+
+def _require_reason(reason: str, what: str) -> None:
+    """The audit trail says why people changed things; an empty reason says nothing."""
+    if not reason.strip():
+        raise DomainError(f"{what} needs a reason")

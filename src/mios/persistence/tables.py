@@ -8,6 +8,12 @@ which is how a million customers load in well under a second.
 
 ``audit_log`` holds the hash-chained audit records, one row per ``seq``, ``data`` as canonical
 JSON text. It is append-only: triggers from migration 0002 refuse UPDATE and DELETE.
+
+Governance (migration 0003): ``users`` and ``api_tokens`` (a token is kept only as its SHA-256
+``digest``), every version of every action that went through the gate (``actions``, keyed by id
+and version), ``approval_requests`` with ``ordinal`` recording the order they were first saved,
+and ``governance_state`` (the kill switch). Actions and requests are kept whole as JSON text in
+``body`` (``mios.governance.codec``); the other columns are copies for queries.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from mios.domain.channel import CONSENT_CHANNELS
@@ -120,6 +127,58 @@ audit_log = Table(
     Column("reason", Text, nullable=True),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # People look up what happened to one action or request; without it that is a full scan.
+    Index("ix_audit_log_subject", "subject"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("roles", Text, nullable=False),  # a JSON list, sorted
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("user_id", String(64), ForeignKey("users.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked", Boolean, nullable=False),
+    Column("label", Text, nullable=False),
+    Index("ix_api_tokens_user_id", "user_id"),
+)
+
+actions = Table(
+    "actions",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("state", String(32), nullable=False),
+    Column("body", Text, nullable=False),
+)
+
+approval_requests = Table(
+    "approval_requests",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("action_id", Text, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("ordinal", RowId, nullable=False),
+    Column("body", Text, nullable=False),
+    UniqueConstraint("ordinal", name="uq_approval_requests_ordinal"),
+    Index("ix_approval_requests_status", "status"),
+)
+
+governance_state = Table(
+    "governance_state",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
 )
 
 CUSTOMER_COLUMNS: tuple[str, ...] = tuple(c.name for c in customers.columns if c.name != "row_id")

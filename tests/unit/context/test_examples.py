@@ -138,7 +138,7 @@ class TestAuthoredFiles:
         assert len(workspace.autonomy.entries) > 5
         assert len(workspace.policies) == 2
         for pack in workspace.policies:
-            assert 3 <= len(pack.rules) <= 5
+            assert 3 <= len(pack.rules) <= 6
         effects = {r.effect.value for p in workspace.policies for r in p.rules}
         assert effects == {"deny", "warn", "approve"}
         roles = {role.value for p in workspace.policies for r in p.rules for role in r.roles}
