@@ -18,6 +18,7 @@ from mios.persistence.audit_log import SqlAuditLog
 from mios.persistence.context_store import SqlContextStore
 from mios.persistence.engine import create_database_engine, migrate
 from mios.persistence.governance_store import SqlGovernanceStore
+from mios.persistence.shared_transaction import SharedTransaction
 
 if TYPE_CHECKING:
     from mios.domain.guardrails import Guardrails
@@ -60,6 +61,7 @@ class Governance:
     store: SqlGovernanceStore
     audit: SqlAuditLog
     engine: Engine
+    transaction: SharedTransaction  # a change and its audit records commit together
 
     def close(self) -> None:
         self.engine.dispose()
@@ -68,7 +70,10 @@ class Governance:
 def open_governance(workspace: Path, settings: Settings) -> Governance:
     """Governance in the same database as the workspace's context store, migrated."""
     engine = _migrated_engine(workspace, settings)
-    return Governance(SqlGovernanceStore(engine), SqlAuditLog(engine), engine)
+    shared = SharedTransaction(engine)
+    return Governance(
+        SqlGovernanceStore(engine, shared), SqlAuditLog(engine, shared=shared), engine, shared
+    )
 
 
 def human_command(
@@ -81,7 +86,13 @@ def human_command(
     # Imported here: it loads the CEL runtime (half a second), which most commands never need.
     from mios.governance.command import HumanCommand  # noqa: PLC0415
 
-    return HumanCommand(governance.store, governance.audit, clock, guardrails.approvals)
+    return HumanCommand(
+        governance.store,
+        governance.audit,
+        clock,
+        guardrails.approvals,
+        transaction=governance.transaction,
+    )
 
 
 def _migrated_engine(workspace: Path, settings: Settings) -> Engine:

@@ -13,10 +13,12 @@ with the person, the role and the reason. Approvals bind to the content hash and
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from mios.domain.action import Action, ActionState
 from mios.domain.governance import (
@@ -47,6 +49,7 @@ from mios.governance.review_context import ReviewContext
 from mios.governance.store import GovernanceStore, PauseState
 
 GOVERNANCE = "governance"
+T = TypeVar("T")
 Decision = Literal["approve", "reject", "request_changes"]
 
 
@@ -57,6 +60,18 @@ class Submission:
     request: ApprovalRequest | None  # set when people must approve
 
 
+def _atomic(method: Callable[..., T]) -> Callable[..., T]:
+    """Run a Human Command call in one transaction: its writes and its audit records commit
+    together, or none of them does."""
+
+    @functools.wraps(method)
+    def atomic(self: HumanCommand, *args: Any, **kwargs: Any) -> T:
+        with self.transaction():
+            return method(self, *args, **kwargs)
+
+    return atomic
+
+
 class HumanCommand:
     def __init__(
         self,
@@ -64,11 +79,17 @@ class HumanCommand:
         audit: AuditLog,
         clock: Callable[[], datetime],
         rules: ApprovalRules | None = None,
+        *,
+        transaction: Callable[[], AbstractContextManager[object]] = nullcontext,
     ) -> None:
+        """``transaction``: what makes one call's store writes and audit records commit
+        together (the SQL adapters' shared transaction); the in-memory default has nothing
+        to commit."""
         self.store = store
         self.audit = audit
         self.clock = clock
         self.rules = rules or ApprovalRules()
+        self.transaction = transaction
 
     # -- people and tokens ----------------------------------------------------------------
 
@@ -83,6 +104,7 @@ class HumanCommand:
             raise AccessDenied("the token is not valid (unknown, revoked, or its user removed)")
         return user
 
+    @_atomic
     def add_user(self, token: str | None, user_id: str, name: str, roles: frozenset[Role]) -> User:
         """Add a person. The very first must be an admin and needs no token (bootstrap)."""
         now = self.clock()
@@ -101,6 +123,7 @@ class HumanCommand:
         self._record(actor, actor_role, "user.added", user_id, {"roles": sorted(roles)})
         return user
 
+    @_atomic
     def issue_token(self, token: str | None, user_id: str, label: str = "") -> IssuedToken:
         """A new token for ``user_id``. Admins issue tokens; while no token exists at all, the
         first admin may take one without (that is how the first sign-in happens)."""
@@ -118,6 +141,7 @@ class HumanCommand:
         self._record(actor.id, Role.ADMIN, "credential.issued", user_id, {"label": label})
         return issued
 
+    @_atomic
     def remove_user(self, token: str | None, user_id: str, reason: str) -> User:
         by = self.authenticate(token)
         authorize(by, Operation.MANAGE_USERS)
@@ -134,6 +158,7 @@ class HumanCommand:
 
     # -- actions through the gate ---------------------------------------------------------
 
+    @_atomic
     def submit(self, action: Action, review: Review, proposer_id: str) -> Submission:
         """Act on a review: block a denied action, ask people, or let it go."""
         now = self.clock()
@@ -203,38 +228,45 @@ class HumanCommand:
         decision: Decision,
         reason: str | None = None,
     ) -> ApprovalRequest:
-        """One person's answer in one role. Refusals are recorded, then raised."""
-        user = self.authenticate(token)
-        request = self._request(request_id)
-        action = self._action_of(request)
-        now = self.clock()
-        if request.is_open and now >= request.expires_at:
-            self._expire(request, action, now)
-        try:
-            approval = Approval(
-                request.id, user.actor(), role, action.content_hash(), now, decision, reason
-            )
-            status = request.record(approval, now)
-        except ApprovalRefused as exc:
-            self._record(user.id, role, f"approval.refused.{decision}", request.id, {}, str(exc))
+        """One person's answer in one role. Refusals are recorded (and committed), then raised."""
+        refused: ApprovalRefused | None = None
+        with self.transaction():
+            user = self.authenticate(token)
+            request = self._request(request_id)
+            action = self._action_of(request)
+            now = self.clock()
+            if request.is_open and now >= request.expires_at:
+                self._expire(request, action, now)
+            try:
+                approval = Approval(
+                    request.id, user.actor(), role, action.content_hash(), now, decision, reason
+                )
+                status = request.record(approval, now)
+            except ApprovalRefused as exc:
+                refused = exc
+                event = f"approval.refused.{decision}"
+                self._record(user.id, role, event, request.id, {}, str(exc))
+            else:
+                answered = {"status": str(status)}
+                self._record(user.id, role, f"approval.{decision}", request.id, answered, reason)
+                if status is ApprovalStatus.APPROVED:
+                    action.approve(now, user.id)
+                    self._record(
+                        user.id, role, "action.approved", action.id, {"request": request.id}
+                    )
+                elif status is ApprovalStatus.REJECTED:
+                    action.block(now, user.id, f"rejected by {user.id}: {reason}")
+                    self._record(user.id, role, "action.blocked", action.id, {}, reason)
             self.store.save_request(request)
             self.store.save_action(action)
-            if isinstance(exc, SeparationOfDuties | WrongRole):
-                raise AccessDenied(str(exc)) from exc
-            raise
-        self._record(
-            user.id, role, f"approval.{decision}", request.id, {"status": str(status)}, reason
-        )
-        if status is ApprovalStatus.APPROVED:
-            action.approve(now, user.id)
-            self._record(user.id, role, "action.approved", action.id, {"request": request.id})
-        elif status is ApprovalStatus.REJECTED:
-            action.block(now, user.id, f"rejected by {user.id}: {reason}")
-            self._record(user.id, role, "action.blocked", action.id, {}, reason)
-        self.store.save_request(request)
-        self.store.save_action(action)
+        # Raised only once the refusal and any expiry are committed: both must stay on record.
+        if isinstance(refused, SeparationOfDuties | WrongRole):
+            raise AccessDenied(str(refused)) from refused
+        if refused is not None:
+            raise refused
         return request
 
+    @_atomic
     def edit(
         self,
         request_id: str,
@@ -277,6 +309,7 @@ class HumanCommand:
         )
         return self.submit(edited, reviewer.review(edited, context, risk), proposer_id=user.id)
 
+    @_atomic
     def expire_due(self) -> list[ApprovalRequest]:
         """Requests past their deadline escalate to the next role, or expire and block their
         action: an unanswered request never lets anything run."""
@@ -288,6 +321,7 @@ class HumanCommand:
                 changed.append(request)
         return changed
 
+    @_atomic
     def use_approval(self, action: Action) -> None:
         """Spend the approval of exactly this content on one execution (raises if used)."""
         request = self.store.request(f"req-{action.id}-v{action.version}")
@@ -299,6 +333,7 @@ class HumanCommand:
 
     # -- kill switch ----------------------------------------------------------------------
 
+    @_atomic
     def pause(self, token: str | None, reason: str) -> PauseState:
         user = self.authenticate(token)
         authorize(user, Operation.PAUSE)
@@ -310,6 +345,7 @@ class HumanCommand:
         )
         return state
 
+    @_atomic
     def resume(self, token: str | None, reason: str) -> None:
         user = self.authenticate(token)
         authorize(user, Operation.RESUME)

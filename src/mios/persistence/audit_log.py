@@ -28,6 +28,7 @@ from mios.governance.audit import (
 )
 from mios.persistence.engine import STORAGE_ERRORS, safe_url
 from mios.persistence.engine import reason as failure_reason
+from mios.persistence.shared_transaction import SharedTransaction
 from mios.persistence.tables import audit_log
 
 #: Key of the PostgreSQL advisory lock that serializes audit appends across processes
@@ -61,12 +62,25 @@ def record_row(record: AuditRecord) -> dict[str, Any]:
 
 
 class SqlAuditLog:
-    def __init__(self, engine: Engine, page: int = PAGE) -> None:
+    """``shared``: inside its transaction, appends and reads use that transaction's connection,
+    so a record commits together with the change it records."""
+
+    def __init__(
+        self, engine: Engine, page: int = PAGE, shared: SharedTransaction | None = None
+    ) -> None:
         self._engine = engine
         self._page = page
+        self._shared = shared
 
     def append(self, entry: AuditEntry) -> AuditRecord:
         refuse_secrets(entry.data)
+        lent = self._shared.connection if self._shared is not None else None
+        if lent is not None:
+            # The shared transaction holds the append lock and commits (or rolls back) this.
+            seq, prev = _head(lent)
+            record = seal(entry, seq + 1, prev)
+            lent.execute(insert(audit_log).values(record_row(record)))
+            return record
         try:
             with self._engine.begin() as conn:
                 _lock_for_appending(conn)
@@ -117,6 +131,10 @@ class SqlAuditLog:
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
+        lent = self._shared.connection if self._shared is not None else None
+        if lent is not None:
+            yield lent
+            return
         try:
             with self._engine.connect() as conn:
                 yield conn

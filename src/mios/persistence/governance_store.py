@@ -39,6 +39,7 @@ from mios.governance.people import TokenRecord, User
 from mios.governance.store import PauseState
 from mios.persistence.engine import STORAGE_ERRORS, safe_url
 from mios.persistence.engine import reason as failure_reason
+from mios.persistence.shared_transaction import SharedTransaction
 from mios.persistence.tables import actions, api_tokens, approval_requests, governance_state, users
 
 #: Key of the PostgreSQL advisory lock that hands out request ordinals (772001 is migrations',
@@ -52,8 +53,12 @@ T = TypeVar("T")
 
 
 class SqlGovernanceStore:
-    def __init__(self, engine: Engine) -> None:
+    """``shared``: inside its transaction, every read and write uses that transaction's
+    connection (and its locks), so a change commits together with its audit records."""
+
+    def __init__(self, engine: Engine, shared: SharedTransaction | None = None) -> None:
         self._engine = engine
+        self._shared = shared
 
     # -- people and tokens ----------------------------------------------------------------
 
@@ -129,7 +134,8 @@ class SqlGovernanceStore:
             "body": dumps(request_to_json(request)),
         }
         with self._writing(f"saving approval request {request.id}") as conn:
-            _lock_for_ordinals(conn)
+            if not self._lent():
+                _lock_for_ordinals(conn)  # a shared transaction holds it already
             ordinal = conn.execute(
                 select(approval_requests.c.ordinal).where(approval_requests.c.id == request.id)
             ).scalar()
@@ -166,10 +172,17 @@ class SqlGovernanceStore:
 
     # -- helpers --------------------------------------------------------------------------
 
+    def _lent(self) -> Connection | None:
+        return self._shared.connection if self._shared is not None else None
+
     def _rows(self, query: Select[Any], read: Callable[[Row[Any]], T]) -> list[T]:
         try:
-            with self._engine.connect() as conn:
-                rows = conn.execute(query).all()
+            lent = self._lent()
+            if lent is not None:
+                rows = lent.execute(query).all()
+            else:
+                with self._engine.connect() as conn:
+                    rows = conn.execute(query).all()
         except STORAGE_ERRORS as exc:
             raise StorageError(
                 f"reading governance from {self._where()} failed: {failure_reason(exc)}"
@@ -178,6 +191,10 @@ class SqlGovernanceStore:
 
     @contextmanager
     def _writing(self, doing: str) -> Iterator[Connection]:
+        lent = self._lent()
+        if lent is not None:
+            yield lent  # the shared transaction commits, and translates driver errors
+            return
         try:
             with self._engine.begin() as conn:
                 yield conn

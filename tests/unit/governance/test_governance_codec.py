@@ -330,3 +330,13 @@ def test_a_broken_document_is_one_domain_error(change: dict[str, Any], message: 
         action_from_json(missing)
     with pytest.raises(DomainError, match="not a JSON object"):
         loads("[1, 2]")
+
+
+def test_a_time_with_an_offset_of_a_fraction_of_a_second_keeps_it() -> None:
+    """Python 3.11's fromisoformat drops such an offset; hypothesis found it."""
+    from mios.governance.codec import _value, _value_from
+
+    for offset in (timedelta(microseconds=1), timedelta(hours=-5, microseconds=7)):
+        stamp = datetime(2000, 1, 1, 5, tzinfo=timezone(offset))
+        back = _value_from(_value(stamp, "parameters.at"))
+        assert same(stamp, back)
