@@ -97,3 +97,64 @@ def test_a_refused_approval_is_committed_before_it_is_raised(parts: Parts) -> No
     refusal = [r for r in audit.records() if r.event == "approval.refused.approve"]
     assert [(r.actor_id, r.subject) for r in refusal] == [("vic", "req-a1")]
     assert verify_log(audit).ok
+
+
+def test_two_people_answering_at_once_both_count(
+    parts: Parts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    import time
+
+    for user_id, role in (("bo", Role.BRAND), ("lee", Role.LEGAL)):
+        parts.command.add_user(parts.token, user_id, user_id, frozenset({role}))
+    tokens = {u: parts.command.issue_token(parts.token, u).token for u in ("bo", "lee")}
+    action = Action(
+        id="a2",
+        proposal_id="p2",
+        kind=ActionKind.SEND_MESSAGE,
+        snapshot_version=1,
+        channel=ChannelName.EMAIL,
+        audience=Audience(segment_id="vip"),
+        content=Content("Hi", "Warm layers."),
+    )
+    action.decide(NOW)
+    action.await_approval(NOW)
+    roles = frozenset({Role.BRAND, Role.LEGAL})
+    request = ApprovalRequest(
+        "req-a2", "a2", action.content_hash(), "agent:crm", roles, 2, NOW, NOW + timedelta(hours=1)
+    )
+    parts.store.save_action(action)
+    parts.store.save_request(request)
+    read = parts.store.request
+
+    def slow_read(request_id: str) -> ApprovalRequest | None:
+        found = read(request_id)
+        time.sleep(0.1)  # both answers hold what they read while the other one runs
+        return found
+
+    monkeypatch.setattr(parts.store, "request", slow_read)
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def answer(user_id: str, role: Role) -> None:
+        start.wait()
+        try:
+            parts.command.answer("req-a2", tokens[user_id], role, "approve")
+        except BaseException as exc:  # reported below, so a failure in a thread is not lost
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=answer, args=("bo", Role.BRAND)),
+        threading.Thread(target=answer, args=("lee", Role.LEGAL)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    store, audit = parts.fresh()
+    saved = store.request("req-a2")
+    assert saved is not None
+    assert {a.approver.id for a in saved.approvals} == {"bo", "lee"}  # neither overwrote the other
+    assert str(saved.status) == "approved"
+    assert verify_log(audit).ok
