@@ -38,6 +38,7 @@ from mios.governance.checkers import built_in_checkers, pii
 from mios.governance.facts import action_facts, context_facts
 from mios.governance.review import Reviewer
 from mios.governance.review_context import ContactHistory, ReviewContext
+from mios.governance.rules import Activation
 
 PRODUCTS = [
     "Ridgeline merino crew",
@@ -157,6 +158,7 @@ def main() -> None:
     now = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)
     context = ReviewContext(shop, people, shop.empty_ledger(), now, contacts=contacts)
     reviewer = Reviewer(shop, built_in_checkers())
+    activation = Activation(context_facts(shop))
     started = time.perf_counter()
     pii._analyzer()
     print(
@@ -184,7 +186,7 @@ def main() -> None:
             reached = recipients(action, shop, people)
             facts = action_facts(action, reached, shop, people)
             started = time.perf_counter()
-            reviewer.policies.check(action, facts, context_facts(shop, now))
+            reviewer.policies.check(action, activation(facts, now))
             rules.append(time.perf_counter() - started)
         full.sort()
         print(

@@ -1,9 +1,9 @@
 """CEL conditions of policy rules, checked when a workspace loads.
 
 A rule's ``when`` is compiled once here, so a typo is an error naming the file, line and rule
-before anything runs; governance compiles the same text again to evaluate it. A condition may read
-only ``action`` and ``context``, and call only functions the evaluator has: an unknown name would
-otherwise surface as a runtime failure in the middle of a cycle.
+before anything runs; governance compiles the same text again to evaluate it. A condition may
+read only ``action``, ``context`` and ``now``, and call only functions the evaluator has: an
+unknown name would otherwise surface as a runtime failure in the middle of a cycle.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import cel
 
-VARIABLES = frozenset({"action", "context"})
+VARIABLES = frozenset({"action", "context", "now"})
 _MACRO_VARIABLE = re.compile(r"\.(?:exists|all|exists_one|map|filter)\(\s*([A-Za-z_]\w*)\s*,")
 #: Functions and methods the CEL evaluator provides (operators and macros are always allowed).
 FUNCTIONS = frozenset(
@@ -57,7 +57,7 @@ def compile_condition(source: str) -> Any:
     bound = set(_MACRO_VARIABLE.findall(source))  # x in list.exists(x, ...) is not a free name
     unknown = sorted(set(program.variables()) - VARIABLES - bound)
     if unknown:
-        raise ValueError(f"unknown name {unknown[0]!r}; a condition reads action and context")
+        raise ValueError(f"unknown name {unknown[0]!r}; a condition reads action, context and now")
     functions = [f for f in program.functions() if not _is_operator(f)]
     strange = sorted(set(functions) - FUNCTIONS)
     if strange:

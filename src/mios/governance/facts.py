@@ -14,12 +14,12 @@ reaches nobody), so audience rules need no guard. Money is a double in ``amount`
     context.sensitive_segments, context.segments
     context.budgets[channel].amount, .currency, .period, .max_change_pct
     context.offers[id].type, .discount_pct, .margin
-    context.channels, context.currency, context.now (a timestamp), context.time_zone
+    context.channels, context.currency, context.time_zone
+    now (the review time, a timestamp)
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -84,7 +84,9 @@ def action_facts(
     return facts
 
 
-def context_facts(workspace: Workspace, now: datetime) -> Facts:
+def context_facts(workspace: Workspace) -> Facts:
+    """The workspace as rules read it; it changes only with the workspace, so it is converted
+    for the evaluator once (the review time is the separate variable ``now``)."""
     brand = workspace.brand
     return {
         "brand": {
@@ -113,7 +115,6 @@ def context_facts(workspace: Workspace, now: datetime) -> Facts:
         "channels": [str(c.name) for c in workspace.channels if c.enabled],
         "currency": workspace.currency,
         "time_zone": workspace.time_zone,
-        "now": now,
     }
 
 

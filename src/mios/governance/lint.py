@@ -21,7 +21,7 @@ from mios.domain.proposal import ActionKind, Audience, Content
 from mios.domain.workspace import Workspace
 from mios.governance.audience import recipients
 from mios.governance.facts import action_facts, context_facts
-from mios.governance.rules import Policies
+from mios.governance.rules import Activation, Policies
 
 SAMPLE_PARAMETERS = {
     "holdout": 0.1,
@@ -44,7 +44,7 @@ class LintProblem:
 def lint(workspace: Workspace, customers: CustomerTable, now: datetime) -> list[LintProblem]:
     """Problems of every rule; compiling raises ``DomainError`` first if a rule cannot compile."""
     policies = Policies(workspace.policies)
-    context = context_facts(workspace, now)
+    activation = Activation(context_facts(workspace))
     problems: list[LintProblem] = []
     for compiled in policies.rules:
         kinds = sorted(compiled.rule.applies_to) or list(ActionKind)
@@ -52,7 +52,7 @@ def lint(workspace: Workspace, customers: CustomerTable, now: datetime) -> list[
             reached = recipients(sample, workspace, customers)
             facts = action_facts(sample, reached, workspace, customers)
             try:
-                result = compiled.program.execute({"action": facts, "context": context})
+                result = compiled.program.execute(activation(facts, now))
             except Exception as exc:  # whatever the evaluator raises is the finding
                 detail = str(exc).split("\n")[0].split(". Check that")[0]
                 message = f"cannot be evaluated ({detail}); a review would fail closed"

@@ -23,7 +23,7 @@ from mios.domain.workspace import Workspace
 from mios.governance.checkers import reach
 from mios.governance.facts import action_facts, context_facts
 from mios.governance.review_context import Check, Checker, Requirement, ReviewContext
-from mios.governance.rules import Policies
+from mios.governance.rules import Activation, Policies
 
 #: Who approves when the autonomy matrix says ``approve`` and no rule named anyone.
 DEFAULT_APPROVER: Mapping[ActionKind, Role] = {
@@ -65,6 +65,7 @@ class Reviewer:
         self.workspace = workspace
         self.policies = Policies(workspace.policies)
         self.checkers = tuple(checkers)
+        self._activation = Activation(context_facts(workspace))
 
     def review(
         self, action: Action, context: ReviewContext, risk: RiskTier = RiskTier.MEDIUM
@@ -84,7 +85,7 @@ class Reviewer:
                 )
             )
         facts = action_facts(action, reached, workspace, context.customers)
-        checks = [self.policies.check(action, facts, context_facts(workspace, context.now))]
+        checks = [self.policies.check(action, self._activation(facts, context.now))]
         checks += [_run(checker, action, context) for checker in self.checkers]
         for check in checks:
             findings.extend(check.findings)

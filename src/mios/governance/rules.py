@@ -8,8 +8,10 @@ saying it could not be evaluated, so a broken rule never lets an action through 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import cel
@@ -50,10 +52,9 @@ class Policies:
                 compiled.append(CompiledRule(pack.name, rule, program))
         self.rules: tuple[CompiledRule, ...] = tuple(compiled)
 
-    def check(self, action: Action, action_facts: Facts, context_facts: Facts) -> Check:
-        # One evaluator context for every rule: converting the facts is most of the cost of a
-        # rule, so it is paid once per action, not once per rule.
-        activation = cel.Context({"action": action_facts, "context": context_facts})
+    def check(self, action: Action, activation: Any) -> Check:
+        """Evaluate the rules that apply to ``action`` on ``activation`` (a ``cel.Context``
+        holding ``action``, ``context`` and ``now``: see ``activation``)."""
         findings: list[Finding] = []
         requirements: list[Requirement] = []
         for compiled in self.rules:
@@ -81,3 +82,20 @@ class Policies:
 
 def _first_line(exc: Exception) -> str:
     return str(exc).split("\n")[0].split(". Check that")[0]
+
+
+class Activation:
+    """The evaluator's variables for one workspace: ``context`` is converted once, ``action``
+    and ``now`` per review. Converting the workspace facts costs more than every rule together,
+    so it is not repeated. One per thread: a ``cel.Context`` is changed in place."""
+
+    def __init__(self, context_facts: Facts) -> None:
+        self._facts = context_facts
+        self._local = threading.local()
+
+    def __call__(self, action_facts: Facts, now: datetime) -> Any:
+        base = getattr(self._local, "base", None)
+        if base is None:
+            base = self._local.base = cel.Context({"context": self._facts})
+        base.update({"action": action_facts, "now": now})
+        return base

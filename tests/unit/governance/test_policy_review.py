@@ -184,7 +184,7 @@ def test_a_rule_that_cannot_be_evaluated_fails_closed(example: Any) -> None:
 def test_a_rule_reads_the_context_and_money_as_doubles(example: Any) -> None:
     workspace = with_rule(
         example,
-        "action.spend.amount > 100.0 && context.currency == 'USD' && context.now.getHours() == 15",
+        "action.spend.amount > 100.0 && context.currency == 'USD' && now.getHours() == 15",
     )
     _, customers = example
     ctx = ReviewContext(workspace, customers, BudgetLedger.for_budgets(workspace.budgets), NOW)
