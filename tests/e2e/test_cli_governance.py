@@ -30,7 +30,21 @@ PEOPLE = {"lee": "legal", "lou": "legal", "bo": "brand", "ana": "analyst"}
 
 def run(*args: str, token: str | None = None) -> Result:
     env = {"MIOS_DATABASE_URL": "", "COLUMNS": "200", "MIOS_TOKEN": token or ""}
-    return CliRunner().invoke(app, list(args), env=env)
+    return CliRunner().invoke(app, [*args, *_seen_hash(args)], env=env)
+
+
+def _seen_hash(args: tuple[str, ...]) -> list[str]:
+    """An approver approves the hash ``approvals show`` printed; tests read the same value."""
+    if "approve" not in args or "--hash" in args or "-w" not in args or "--help" in args:
+        return []
+    workspace = Path(args[args.index("-w") + 1])
+    request_id = args[args.index("approve") + 1]
+    governance = open_governance(workspace, Settings.from_mapping({}))
+    try:
+        request = governance.store.request(request_id)
+    finally:
+        governance.close()
+    return [] if request is None else ["--hash", request.content_hash[:12]]
 
 
 def ok(*args: str, token: str | None = None) -> Any:
@@ -493,3 +507,22 @@ def test_every_governance_command_has_help_with_an_example(command: list[str]) -
     assert result.exit_code == 0
     assert "Example" in result.stdout
     assert "--token" not in result.stdout  # tokens come from MIOS_TOKEN only
+
+
+def test_an_approval_counts_only_for_the_content_the_approver_saw(
+    shop: Path, tokens: dict[str, str]
+) -> None:
+    w = str(shop)
+    request_id = submit_to_minors(shop)
+    missing = CliRunner().invoke(
+        app,
+        ["-w", w, "approvals", "approve", request_id, "--role", "legal"],
+        env={"MIOS_DATABASE_URL": "", "MIOS_TOKEN": tokens["lee"]},
+    )
+    assert missing.exit_code == 2  # --hash is required
+    other = run(
+        "-w", w, "approvals", "approve", request_id, "--role", "legal", "--hash", "0" * 12,
+        token=tokens["lee"],
+    )  # fmt: skip
+    assert other.exit_code == 2
+    assert "content changed" in other.output

@@ -108,14 +108,22 @@ def approve(
     ctx: typer.Context,
     request_id: RequestArgument,
     role: RoleOption,
+    seen_hash: Annotated[
+        str,
+        typer.Option(
+            "--hash",
+            help="The content hash you reviewed, as 'approvals show' prints it (12+ characters):"
+            " the approval counts only for that content.",
+        ),
+    ],
     reason: Annotated[str | None, typer.Option("--reason", help="Optional note.")] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Approve the request's exact content in one of your roles.
+    """Approve the exact content you reviewed, in one of your roles.
 
-    Example: mios -w shop approvals approve req-a1-v1 --role legal --reason 'claims checked'
+    Example: mios -w shop approvals approve req-a1-v1 --role legal --hash 9a7d13f8382a
     """
-    _answer(ctx, request_id, role, "approve", reason, json_output)
+    _answer(ctx, request_id, role, "approve", reason, json_output, seen_hash)
 
 
 @approvals_app.command("reject")
@@ -200,13 +208,16 @@ def _answer(
     decision: Decision,
     reason: str | None,
     json_output: bool,
+    seen_hash: str | None = None,
 ) -> None:
     from mios.bootstrap import utc_now
 
     with governance_session(ctx) as session:
         user = session.caller()  # a bad token is refused before anything is written
         session.command.expire_due()
-        request = session.command.answer(request_id, session.token, role, decision, reason)
+        request = session.command.answer(
+            request_id, session.token, role, decision, reason, seen_hash=seen_hash
+        )
     if json_output or state(ctx).json:
         print_json(request_json(request, utc_now()))
     else:

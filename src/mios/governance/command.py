@@ -147,8 +147,12 @@ class HumanCommand:
         authorize(by, Operation.MANAGE_USERS)
         _require_reason(reason, "removing a user")
         user = self.store.user(user_id)
-        if user is None:
-            raise DomainError(f"no user {user_id}")
+        if user is None or not user.active:
+            raise DomainError(f"no active user {user_id}")
+        admins = [u for u in self.store.users() if u.active and Role.ADMIN in u.roles]
+        if Role.ADMIN in user.roles and len(admins) == 1:
+            # Without an admin nobody could add people, issue tokens or resume a paused mios.
+            raise DomainError(f"{user_id} is the last admin; add another admin first")
         removed = replace(user, active=False)
         self.store.save_user(removed)
         for record in self.store.tokens_of(user_id):
@@ -160,7 +164,14 @@ class HumanCommand:
 
     @_atomic
     def submit(self, action: Action, review: Review, proposer_id: str) -> Submission:
-        """Act on a review: block a denied action, ask people, or let it go."""
+        """Act on a review: block a denied action, ask people, or let it go. A version of an
+        action goes through the gate once: submitting it again would reset its request (and
+        the answers already given), so it is refused; an edit makes a new version."""
+        if self.store.action(action.id, action.version) is not None:
+            raise DomainError(
+                f"action {action.id} version {action.version} was already submitted; edit it "
+                "to make a new version"
+            )
         now = self.clock()
         if action.state is ActionState.PROPOSED:
             action.decide(now)
@@ -227,6 +238,8 @@ class HumanCommand:
         role: Role,
         decision: Decision,
         reason: str | None = None,
+        *,
+        seen_hash: str | None = None,
     ) -> ApprovalRequest:
         """One person's answer in one role. Refusals are recorded (and committed), then raised."""
         refused: ApprovalRefused | None = None
@@ -237,9 +250,16 @@ class HumanCommand:
             now = self.clock()
             if request.is_open and now >= request.expires_at:
                 self._expire(request, action, now)
+            # The answer binds to the content the person saw (``seen_hash``, a prefix of at least
+            # 12 characters as ``approvals show`` prints it), not to whatever is stored now.
+            content_hash = action.content_hash()
+            if seen_hash is not None and (
+                len(seen_hash) < 12 or not content_hash.startswith(seen_hash)
+            ):
+                content_hash = seen_hash  # another content: ``record`` refuses it as stale
             try:
                 approval = Approval(
-                    request.id, user.actor(), role, action.content_hash(), now, decision, reason
+                    request.id, user.actor(), role, content_hash, now, decision, reason
                 )
                 status = request.record(approval, now)
             except ApprovalRefused as exc:
@@ -323,7 +343,17 @@ class HumanCommand:
 
     @_atomic
     def use_approval(self, action: Action) -> None:
-        """Spend the approval of exactly this content on one execution (raises if used)."""
+        """Spend the approval of exactly this content on one execution. Raises while mios is
+        paused, for an action that is not approved, and for an approval already used."""
+        paused = self.store.pause_state()
+        if paused is not None:
+            raise DomainError(
+                f"mios is paused (by {paused.by}: {paused.reason}); {action.id} stays queued"
+            )
+        stored = self.store.action(action.id, action.version)
+        if stored is None or stored.state is not ActionState.APPROVED:
+            state = "unknown" if stored is None else str(stored.state)
+            raise DomainError(f"action {action.id} is {state}, not approved; it may not run")
         request = self.store.request(f"req-{action.id}-v{action.version}")
         if request is None:
             return  # allowed without people: nothing to spend

@@ -19,7 +19,7 @@ CASES = [
     ("the sensitive segment", {"segment": "minors", "ids": ()}, (LEGAL,)),
     ("listed adults", {"ids": ("A1", "A2")}, ()),
     ("a listed minor", {"ids": ("A1", "K1")}, (LEGAL,)),
-    ("an ordinary segment holding minors", {"segment": "everyone", "ids": ()}, ()),
+    ("an ordinary segment holding minors", {"segment": "everyone", "ids": ()}, (LEGAL,)),
     ("unknown ids", {"ids": ("Z9",)}, ()),
 ]
 

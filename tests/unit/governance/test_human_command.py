@@ -312,3 +312,50 @@ def test_a_denied_action_is_blocked_and_the_denial_is_audited(world: World) -> N
     assert submission.action.state is ActionState.BLOCKED
     verdicts = [r for r in world.audit.records() if r.event == "verdict"]
     assert verdicts[-1].data["effect"] == "deny"
+
+
+def test_a_version_goes_through_the_gate_once(world: World) -> None:
+    request_id = world.submit()
+    world.command.answer(request_id, world.tokens["lee"], Role.LEGAL, "reject", "claims")
+    again = world.message()
+    review = world.reviewer.review(again, world.context, RiskTier.MEDIUM)
+    with pytest.raises(DomainError, match="already submitted"):
+        world.command.submit(again, review, "agent:crm")
+    assert world.store.request(request_id).status is ApprovalStatus.REJECTED  # type: ignore[union-attr]
+
+
+def test_the_last_admin_cannot_be_removed(world: World) -> None:
+    with pytest.raises(DomainError, match="last admin"):
+        world.command.remove_user(world.tokens["ada"], "ada", "leaving")
+    world.command.add_user(world.tokens["ada"], "adb", "Second Admin", frozenset({Role.ADMIN}))
+    second = world.command.issue_token(world.tokens["ada"], "adb").token
+    world.command.remove_user(world.tokens["ada"], "ada", "leaving")
+    with pytest.raises(DomainError, match="no active user"):
+        world.command.remove_user(second, "ada", "twice")
+
+
+def test_an_approval_is_not_spent_while_paused_or_before_approval(world: World) -> None:
+    request_id = world.submit()
+    waiting = world.store.action("a1")
+    assert waiting is not None
+    with pytest.raises(DomainError, match="not approved"):
+        world.command.use_approval(waiting)
+    world.command.answer(request_id, world.tokens["bo"], Role.BRAND, "approve")
+    world.command.answer(request_id, world.tokens["lee"], Role.LEGAL, "approve")
+    approved = world.store.action("a1")
+    assert approved is not None
+    world.command.pause(world.tokens["lee"], "hold everything")
+    with pytest.raises(DomainError, match="paused"):
+        world.command.use_approval(approved)
+    world.command.resume(world.tokens["ada"], "clear")
+    world.command.use_approval(approved)
+
+
+def test_an_answer_binds_to_the_hash_the_person_saw(world: World) -> None:
+    request_id = world.submit()
+    with pytest.raises(StaleApproval, match="content changed"):
+        world.command.answer(
+            request_id, world.tokens["bo"], Role.BRAND, "approve", seen_hash="f" * 12
+        )
+    seen = world.store.request(request_id).content_hash[:12]  # type: ignore[union-attr]
+    world.command.answer(request_id, world.tokens["bo"], Role.BRAND, "approve", seen_hash=seen)

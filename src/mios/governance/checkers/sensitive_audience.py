@@ -1,9 +1,9 @@
 """Sensitive audiences (minors, health, financial hardship): people, by default legal, approve
 any action aimed at them.
 
-An audience is sensitive when its segment is marked ``sensitive``, or when a customer it lists
-by id falls in a sensitive segment. Members of an ordinary segment are not checked against the
-sensitive ones: the segment's author decided who is in it, and that segment is reviewed itself.
+An audience is sensitive when its segment is marked ``sensitive``, or when any customer it
+reaches (listed by id, or a member of an ordinary segment) falls in a sensitive segment: a minor
+among "new customers" is still a minor. The overlap is one mask over the reached rows.
 """
 
 from __future__ import annotations
@@ -25,15 +25,11 @@ class SensitiveAudienceChecker:
         if audience is None or not sensitive:
             return Check()
         hit = [s.id for s in sensitive if s.id == audience.segment_id]
-        if audience.customer_ids:
-            if audience.segment_id is None:
-                rows = reached(action, context).positions  # the listed customers, no others
-            else:
-                found = context.customers.positions(audience.customer_ids)
-                rows = found[found >= 0]
-            # Segment rules look at one row at a time, so the listed rows alone give the answer.
-            listed = context.customers.take(rows)
-            hit += [s.id for s in sensitive if s.id not in hit and np.any(s.mask(listed))]
+        rows = reached(action, context).positions
+        if len(rows):
+            # Segment rules look at one row at a time, so the reached rows alone give the answer.
+            members = context.customers.take(rows)
+            hit += [s.id for s in sensitive if s.id not in hit and np.any(s.mask(members))]
         if not hit:
             return Check()
         roles = frozenset(context.workspace.guardrails.approvals.sensitive_audience_roles)
