@@ -108,6 +108,22 @@ CASES: list[tuple[str, str, tuple[str, ...], str | None, ChannelName, set[str]]]
         set(),
     ),
     (
+        "a cited claim with another figure",
+        "StormShell jackets are rated 40,000 mm waterproof and 15,000 g/m2 breathable.",
+        ("stormshell-waterproof",),
+        None,
+        ChannelName.EMAIL,
+        {"altered-claim"},
+    ),
+    (
+        "a cited claim with its figures in another format",
+        "Rated 20000 mm waterproof and 15,000 g/m2 breathable: StormShell jackets.",
+        ("stormshell-waterproof",),
+        None,
+        ChannelName.EMAIL,
+        set(),
+    ),
+    (
         "citing a claim not in the library",
         "Warm.",
         ("warmest-ever",),

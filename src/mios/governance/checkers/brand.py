@@ -9,8 +9,11 @@ unsubstantiated claim. Both deny: an uncited claim cannot be traced to its evide
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
 from mios.domain.action import Action
-from mios.domain.brand import Brand
+from mios.domain.brand import Brand, Claim
 from mios.domain.governance import Finding, FindingSeverity
 from mios.domain.proposal import Content
 from mios.domain.workspace import Workspace
@@ -22,6 +25,8 @@ from mios.governance.checkers.claim_text import (
     read,
 )
 from mios.governance.review_context import Check, ReviewContext
+
+_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 
 
 class BrandChecker:
@@ -38,10 +43,11 @@ class BrandChecker:
         findings += _disclaimer(content, workspace)
         findings += _cited_claims(content, brand, action)
         index = claim_index(brand.claims)
+        library = {c.id: c for c in brand.claims}
         threshold = workspace.guardrails.claims.similarity
         for text in texts:
             for sentence in read(text):
-                findings += _claims_in(sentence, content, index, threshold)
+                findings += _claims_in(sentence, content, index, threshold, library)
         return Check(tuple(findings))
 
 
@@ -100,12 +106,29 @@ def _cited_claims(content: Content, brand: Brand, action: Action) -> list[Findin
 
 
 def _claims_in(
-    sentence: Reading, content: Content, index: ClaimIndex, threshold: float
+    sentence: Reading,
+    content: Content,
+    index: ClaimIndex,
+    threshold: float,
+    library: Mapping[str, Claim],
 ) -> list[Finding]:
     match = best_claim(sentence.content, index, threshold)
     if match is not None:
         if match.claim_id in content.claims:
-            return []
+            # Reworded is fine; other figures are another claim, which nothing substantiates.
+            stated, proven = _figures(sentence.text), _figures(library[match.claim_id].text)
+            if stated <= proven:
+                return []
+            changed = ", ".join(sorted(stated - proven))
+            return [
+                _deny(
+                    "brand/altered-claim",
+                    f"the copy restates claim {match.claim_id!r} with other figures ({changed}); "
+                    "only the substantiated figures may be used",
+                    span=sentence.text,
+                    value=match.claim_id,
+                )
+            ]
         return [
             _deny(
                 "brand/uncited-claim",
@@ -126,6 +149,11 @@ def _claims_in(
             value=phrase,
         )
     ]
+
+
+def _figures(text: str) -> set[str]:
+    """The numbers in ``text``, written without thousands separators ("20,000" is "20000")."""
+    return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
 
 
 def _folded(text: str) -> str:
