@@ -136,7 +136,12 @@ class StorageError(MiosError):
 
 
 class AccessDenied(MiosError):
-    """The person could not be authenticated, was removed, or lacks a role the operation needs."""
+    """The person could not be authenticated, was removed, or lacks a role the operation needs.
+    ``actor`` names the person when they were authenticated, so the refusal can be recorded."""
+
+    def __init__(self, message: str, actor: str | None = None) -> None:
+        super().__init__(message)
+        self.actor = actor
 
 
 class ChannelError(MiosError):

@@ -66,8 +66,12 @@ def _atomic(method: Callable[..., T]) -> Callable[..., T]:
 
     @functools.wraps(method)
     def atomic(self: HumanCommand, *args: Any, **kwargs: Any) -> T:
-        with self.transaction():
-            return method(self, *args, **kwargs)
+        try:
+            with self.transaction():
+                return method(self, *args, **kwargs)
+        except AccessDenied as exc:
+            self._record_refusal(method.__name__, exc)
+            raise
 
     return atomic
 
@@ -243,8 +247,12 @@ class HumanCommand:
     ) -> ApprovalRequest:
         """One person's answer in one role. Refusals are recorded (and committed), then raised."""
         refused: ApprovalRefused | None = None
-        with self.transaction():
+        try:
             user = self.authenticate(token)
+        except AccessDenied as exc:
+            self._record_refusal(f"answer.{decision}", exc)
+            raise
+        with self.transaction():
             request = self._request(request_id)
             action = self._action_of(request)
             now = self.clock()
@@ -307,7 +315,7 @@ class HumanCommand:
         request = self._request(request_id)
         if not user.roles & request.required_roles:
             needed = ", ".join(sorted(request.required_roles))
-            raise AccessDenied(f"editing {request.id} needs one of: {needed}")
+            raise AccessDenied(f"editing {request.id} needs one of: {needed}", user.id)
         action = self._action_of(request)
         now = self.clock()
         edited = action.edited(
@@ -422,6 +430,19 @@ class HumanCommand:
                 self.store.save_action(action)
             self._record(GOVERNANCE, None, "approval.expired", request.id, {"action": action.id})
         self.store.save_request(request)
+
+    def _record_refusal(self, operation: str, exc: AccessDenied) -> None:
+        """A refused call leaves a record of its own, in a transaction of its own: the call's
+        transaction rolled back, and the refusal must stay on record anyway."""
+        with self.transaction():
+            self._record(
+                exc.actor or "unauthenticated",
+                None,
+                f"refused.{operation}",
+                GOVERNANCE,
+                {},
+                str(exc),
+            )
 
     def _record(
         self,

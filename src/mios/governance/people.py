@@ -103,11 +103,13 @@ def matches(token: str, record: TokenRecord) -> bool:
 def authorize(user: User, operation: Operation) -> None:
     """Raise ``AccessDenied`` unless ``user`` is active and holds a role allowed ``operation``."""
     if not user.active:
-        raise AccessDenied(f"user {user.id} has been removed")
+        raise AccessDenied(f"user {user.id} has been removed", user.id)
     allowed = PERMISSIONS[operation]
     if not user.roles & allowed:
         roles = ", ".join(sorted(allowed))
-        raise AccessDenied(f"{operation} needs one of: {roles}; {user.id} has {_roles(user.roles)}")
+        raise AccessDenied(
+            f"{operation} needs one of: {roles}; {user.id} has {_roles(user.roles)}", user.id
+        )
 
 
 def _roles(roles: Iterable[Role]) -> str:

@@ -359,3 +359,32 @@ def test_an_answer_binds_to_the_hash_the_person_saw(world: World) -> None:
         )
     seen = world.store.request(request_id).content_hash[:12]  # type: ignore[union-attr]
     world.command.answer(request_id, world.tokens["bo"], Role.BRAND, "approve", seen_hash=seen)
+
+
+def test_refusals_of_every_kind_stay_on_record(world: World) -> None:
+    with pytest.raises(AccessDenied):
+        world.command.resume(world.tokens["lee"], "not mine")
+    with pytest.raises(AccessDenied):
+        world.command.add_user(world.tokens["sam"], "eve", "Eve", frozenset({Role.VIEWER}))
+    request_id = world.submit()
+    with pytest.raises(AccessDenied):
+        world.command.answer(request_id, "mios_not-a-real-token", Role.LEGAL, "approve")
+    with pytest.raises(AccessDenied):
+        world.command.edit(
+            request_id,
+            world.tokens["sam"],
+            world.reviewer,
+            world.context,
+            content=Content("x", "y"),
+        )
+    refusals = [
+        (r.actor_id, r.event) for r in world.audit.records() if r.event.startswith("refused")
+    ]
+    assert refusals == [
+        ("lee", "refused.resume"),
+        ("sam", "refused.add_user"),
+        ("unauthenticated", "refused.answer.approve"),
+        ("sam", "refused.edit"),
+    ]
+    assert all("mios_not-a-real-token" not in str(r) for r in world.audit.records())
+    assert verify_log(world.audit).ok
