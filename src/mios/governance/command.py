@@ -9,16 +9,15 @@
 
 Every call authenticates its token first; every outcome, refusals included, is an audit record
 with the person, the role and the reason. Approvals bind to the content hash and are used once.
+People and tokens are in ``enrolment``; the transaction and the records in ``command_base``.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from mios.domain.action import Action, ActionState
 from mios.domain.governance import (
@@ -30,26 +29,19 @@ from mios.domain.governance import (
     SeparationOfDuties,
     WrongRole,
 )
-from mios.domain.guardrails import ApprovalRules
 from mios.domain.money import Money
 from mios.domain.proposal import Audience, Content, RiskTier
 from mios.errors import AccessDenied, DomainError
-from mios.governance.audit import AuditEntry, AuditLog
+from mios.governance.command_base import GOVERNANCE, atomic, require_reason, role_for
+from mios.governance.enrolment import PeopleCommands
 from mios.governance.people import (
-    PERMISSIONS,
-    IssuedToken,
     Operation,
-    User,
     authorize,
-    issue_token,
-    token_digest,
 )
 from mios.governance.review import Review, Reviewer
 from mios.governance.review_context import ReviewContext
-from mios.governance.store import GovernanceStore, PauseState
+from mios.governance.store import PauseState
 
-GOVERNANCE = "governance"
-T = TypeVar("T")
 Decision = Literal["approve", "reject", "request_changes"]
 
 
@@ -60,113 +52,10 @@ class Submission:
     request: ApprovalRequest | None  # set when people must approve
 
 
-def _atomic(method: Callable[..., T]) -> Callable[..., T]:
-    """Run a Human Command call in one transaction: its writes and its audit records commit
-    together, or none of them does."""
-
-    @functools.wraps(method)
-    def atomic(self: HumanCommand, *args: Any, **kwargs: Any) -> T:
-        try:
-            with self.transaction():
-                return method(self, *args, **kwargs)
-        except AccessDenied as exc:
-            self._record_refusal(method.__name__, exc)
-            raise
-
-    return atomic
-
-
-class HumanCommand:
-    def __init__(
-        self,
-        store: GovernanceStore,
-        audit: AuditLog,
-        clock: Callable[[], datetime],
-        rules: ApprovalRules | None = None,
-        *,
-        transaction: Callable[[], AbstractContextManager[object]] = nullcontext,
-    ) -> None:
-        """``transaction``: what makes one call's store writes and audit records commit
-        together (the SQL adapters' shared transaction); the in-memory default has nothing
-        to commit."""
-        self.store = store
-        self.audit = audit
-        self.clock = clock
-        self.rules = rules or ApprovalRules()
-        self.transaction = transaction
-
-    # -- people and tokens ----------------------------------------------------------------
-
-    def authenticate(self, token: str | None) -> User:
-        """The active person a token belongs to; anything else is ``AccessDenied``."""
-        if not token:
-            raise AccessDenied("no token given; set MIOS_TOKEN to your API token")
-        record = self.store.token(token_digest(token))
-        user = self.store.user(record.user_id) if record is not None else None
-        # One message for every failure, so a probe learns nothing about which tokens exist.
-        if record is None or record.revoked or user is None or not user.active:
-            raise AccessDenied("the token is not valid (unknown, revoked, or its user removed)")
-        return user
-
-    @_atomic
-    def add_user(self, token: str | None, user_id: str, name: str, roles: frozenset[Role]) -> User:
-        """Add a person. The very first must be an admin and needs no token (bootstrap)."""
-        now = self.clock()
-        if self.store.users():
-            by = self.authenticate(token)
-            authorize(by, Operation.MANAGE_USERS)
-            actor, actor_role = by.id, Role.ADMIN
-        else:
-            if Role.ADMIN not in roles:
-                raise AccessDenied("the first user must be an admin, who then adds the others")
-            actor, actor_role = user_id, Role.ADMIN
-        if self.store.user(user_id) is not None:
-            raise DomainError(f"user {user_id} already exists")
-        user = User(user_id, name, roles, now)
-        self.store.save_user(user)
-        self._record(actor, actor_role, "user.added", user_id, {"roles": sorted(roles)})
-        return user
-
-    @_atomic
-    def issue_token(self, token: str | None, user_id: str, label: str = "") -> IssuedToken:
-        """A new token for ``user_id``. Admins issue tokens; while no token exists at all, the
-        first admin may take one without (that is how the first sign-in happens)."""
-        user = self.store.user(user_id)
-        if user is None or not user.active:
-            raise DomainError(f"no active user {user_id}")
-        bootstrap = not any(self.store.tokens_of(u.id) for u in self.store.users())
-        if bootstrap and Role.ADMIN in user.roles:
-            actor = user
-        else:
-            actor = self.authenticate(token)
-            authorize(actor, Operation.MANAGE_USERS)
-        issued = issue_token(user, self.clock(), label)
-        self.store.save_token(issued.record)
-        self._record(actor.id, Role.ADMIN, "credential.issued", user_id, {"label": label})
-        return issued
-
-    @_atomic
-    def remove_user(self, token: str | None, user_id: str, reason: str) -> User:
-        by = self.authenticate(token)
-        authorize(by, Operation.MANAGE_USERS)
-        _require_reason(reason, "removing a user")
-        user = self.store.user(user_id)
-        if user is None or not user.active:
-            raise DomainError(f"no active user {user_id}")
-        admins = [u for u in self.store.users() if u.active and Role.ADMIN in u.roles]
-        if Role.ADMIN in user.roles and len(admins) == 1:
-            # Without an admin nobody could add people, issue tokens or resume a paused mios.
-            raise DomainError(f"{user_id} is the last admin; add another admin first")
-        removed = replace(user, active=False)
-        self.store.save_user(removed)
-        for record in self.store.tokens_of(user_id):
-            self.store.save_token(replace(record, revoked=True))
-        self._record(by.id, Role.ADMIN, "user.removed", user_id, {}, reason)
-        return removed
-
+class HumanCommand(PeopleCommands):
     # -- actions through the gate ---------------------------------------------------------
 
-    @_atomic
+    @atomic
     def submit(self, action: Action, review: Review, proposer_id: str) -> Submission:
         """Act on a review: block a denied action, ask people, or let it go. A version of an
         action goes through the gate once: submitting it again would reset its request (and
@@ -294,7 +183,7 @@ class HumanCommand:
             raise refused
         return request
 
-    @_atomic
+    @atomic
     def edit(
         self,
         request_id: str,
@@ -337,7 +226,7 @@ class HumanCommand:
         )
         return self.submit(edited, reviewer.review(edited, context, risk), proposer_id=user.id)
 
-    @_atomic
+    @atomic
     def expire_due(self) -> list[ApprovalRequest]:
         """Requests past their deadline escalate to the next role, or expire and block their
         action: an unanswered request never lets anything run."""
@@ -349,7 +238,7 @@ class HumanCommand:
                 changed.append(request)
         return changed
 
-    @_atomic
+    @atomic
     def use_approval(self, action: Action) -> None:
         """Spend the approval of exactly this content on one execution. Raises while mios is
         paused, for an action that is not approved, and for an approval already used."""
@@ -371,23 +260,23 @@ class HumanCommand:
 
     # -- kill switch ----------------------------------------------------------------------
 
-    @_atomic
+    @atomic
     def pause(self, token: str | None, reason: str) -> PauseState:
         user = self.authenticate(token)
         authorize(user, Operation.PAUSE)
-        _require_reason(reason, "pausing")
+        require_reason(reason, "pausing")
         state = PauseState(user.id, self.clock(), reason)
         self.store.set_pause_state(state)
         self._record(
-            user.id, _role_for(user, Operation.PAUSE), "killswitch.paused", GOVERNANCE, {}, reason
+            user.id, role_for(user, Operation.PAUSE), "killswitch.paused", GOVERNANCE, {}, reason
         )
         return state
 
-    @_atomic
+    @atomic
     def resume(self, token: str | None, reason: str) -> None:
         user = self.authenticate(token)
         authorize(user, Operation.RESUME)
-        _require_reason(reason, "resuming")
+        require_reason(reason, "resuming")
         if self.store.pause_state() is None:
             raise DomainError("mios is not paused")
         self.store.set_pause_state(None)
@@ -430,41 +319,3 @@ class HumanCommand:
                 self.store.save_action(action)
             self._record(GOVERNANCE, None, "approval.expired", request.id, {"action": action.id})
         self.store.save_request(request)
-
-    def _record_refusal(self, operation: str, exc: AccessDenied) -> None:
-        """A refused call leaves a record of its own, in a transaction of its own: the call's
-        transaction rolled back, and the refusal must stay on record anyway."""
-        with self.transaction():
-            self._record(
-                exc.actor or "unauthenticated",
-                None,
-                f"refused.{operation}",
-                GOVERNANCE,
-                {},
-                str(exc),
-            )
-
-    def _record(
-        self,
-        actor: str,
-        role: Role | None,
-        event: str,
-        subject: str,
-        data: Mapping[str, Any],
-        reason: str | None = None,
-    ) -> None:
-        self.audit.append(
-            AuditEntry(self.clock(), actor, event, subject, dict(data), role and str(role), reason)
-        )
-
-
-def _role_for(user: User, operation: Operation) -> Role:
-    """The role a person acted in: admin if they hold it, else their first that allows it."""
-    allowed = sorted(user.roles & PERMISSIONS[operation])
-    return Role.ADMIN if Role.ADMIN in allowed else allowed[0]
-
-
-def _require_reason(reason: str, what: str) -> None:
-    """The audit trail says why people changed things; an empty reason says nothing."""
-    if not reason.strip():
-        raise DomainError(f"{what} needs a reason")
