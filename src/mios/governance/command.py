@@ -76,6 +76,7 @@ class HumanCommand(PeopleCommands):
             action.id,
             {
                 "version": action.version,
+                "proposer": proposer_id,
                 "content_hash": verdict.content_hash,
                 "effect": str(verdict.effect),
                 "risk": str(review.risk),
@@ -111,6 +112,7 @@ class HumanCommand(PeopleCommands):
                 request.id,
                 {
                     "action": action.id,
+                    "proposer": proposer_id,
                     "version": action.version,
                     "roles": sorted(request.required_roles),
                     "quorum": request.quorum,
@@ -217,9 +219,11 @@ class HumanCommand(PeopleCommands):
         )
         request.supersede()
         self.store.save_request(request)
+        # The role that entitled the edit: the first of the editor's that the request asked for.
+        role = sorted(user.roles & request.required_roles)[0]
         self._record(
             user.id,
-            None,
+            role,
             "action.edited",
             action.id,
             {"from_version": action.version, "to_version": edited.version, "request": request.id},

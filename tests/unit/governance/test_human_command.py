@@ -388,3 +388,21 @@ def test_refusals_of_every_kind_stay_on_record(world: World) -> None:
     ]
     assert all("mios_not-a-real-token" not in str(r) for r in world.audit.records())
     assert verify_log(world.audit).ok
+
+
+def test_records_name_the_proposer_and_the_editors_role(world: World) -> None:
+    request_id = world.submit(proposer="agent:crm")
+    world.command.edit(
+        request_id,
+        world.tokens["lee"],
+        world.reviewer,
+        world.context,
+        content=Content("Hi", "New."),
+    )
+    records = list(world.audit.records())
+    verdicts = [r.data["proposer"] for r in records if r.event == "verdict"]
+    assert verdicts == ["agent:crm", "lee"]  # the editor proposed the new version
+    asked = [r.data["proposer"] for r in records if r.event == "approval.requested"]
+    assert asked == ["agent:crm", "lee"]
+    [edited] = [r for r in records if r.event == "action.edited"]
+    assert (edited.actor_id, edited.actor_role) == ("lee", "legal")
