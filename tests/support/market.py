@@ -50,6 +50,7 @@ def budget(
     *,
     currency: str = "USD",
     message: Content | None = None,
+    audience: Audience | None = None,
 ) -> Action:
     return Action(
         id=action_id,
@@ -59,6 +60,7 @@ def budget(
         channel=channel,
         spend=Money(Decimal(str(amount)), currency),
         content=message,
+        audience=audience,
     )
 
 

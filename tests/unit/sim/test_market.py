@@ -432,14 +432,8 @@ def test_profit_is_margin_less_spend_less_incident_costs() -> None:
 
 def test_a_refused_media_action_changes_nothing() -> None:
     m = market(2000)
-    bad = Action(
-        id="b",
-        proposal_id="b",
-        kind=ActionKind.SET_BUDGET,
-        snapshot_version=1,
-        channel=ChannelName.PAID_SOCIAL,
-        spend=budget("x", ChannelName.PAID_SOCIAL, 500).spend,
-        audience=Audience(customer_ids=("C0000001", "C9999999")),
+    bad = budget(
+        "b", ChannelName.PAID_SOCIAL, 500, audience=Audience(customer_ids=("C0000001", "C9999999"))
     )
     with pytest.raises(MarketError, match="C9999999"):
         m.execute(bad)
@@ -496,25 +490,14 @@ def test_adstock_is_credited_to_the_budget_that_bought_it() -> None:
 
 def test_a_segment_audience_on_paid_media_is_targeting_not_a_list_upload() -> None:
     m = market(5000)
-    targeted = Action(
-        id="b",
-        proposal_id="b",
-        kind=ActionKind.SET_BUDGET,
-        snapshot_version=1,
-        channel=ChannelName.PAID_SOCIAL,
-        spend=budget("x", ChannelName.PAID_SOCIAL, 100).spend,
-        audience=Audience(segment_id="loyal"),
-    )
+    targeted = budget("b", ChannelName.PAID_SOCIAL, 100, audience=Audience(segment_id="loyal"))
     m.execute(targeted)
     assert m.totals().compliance_incidents == 0
     refused = np.flatnonzero(~m.consented(ChannelName.PAID_SOCIAL))[:5]
-    upload = Action(
-        id="u",
-        proposal_id="u",
-        kind=ActionKind.SET_BUDGET,
-        snapshot_version=1,
-        channel=ChannelName.PAID_SOCIAL,
-        spend=budget("x", ChannelName.PAID_SOCIAL, 100).spend,
+    upload = budget(
+        "u",
+        ChannelName.PAID_SOCIAL,
+        100,
         audience=Audience(customer_ids=tuple(m.customer_ids(refused))),
     )
     m.execute(upload)
