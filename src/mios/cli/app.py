@@ -11,6 +11,7 @@ import typer
 
 from mios.cli.approvals import approvals_app
 from mios.cli.audit import audit_app
+from mios.cli.brain import brain_app
 from mios.cli.context import context_app
 from mios.cli.killswitch import killswitch_app
 from mios.cli.output import CliState, handles_errors, print_json, state, stdout
@@ -36,6 +37,7 @@ app.add_typer(sim_app, name="sim")
 app.add_typer(users_app, name="users")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(audit_app, name="audit")
+app.add_typer(brain_app, name="brain")
 app.add_typer(killswitch_app)  # pause, resume, status: top-level commands
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
