@@ -209,7 +209,12 @@ def test_sync_records_an_edited_workspace_once(shop: Path) -> None:
     config.write_text(text.replace("horizon_days:", "horizon_days: 120 #", 1))
     result = run("-w", str(shop), "context", "sync", "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"changed": True, "version": 2, "parts": ["workspace"]}
+    assert json.loads(result.stdout) == {
+        "changed": True,
+        "version": 2,
+        "parts": ["workspace"],
+        "governance": None,
+    }
     again = run("-w", str(shop), "context", "sync", "--json")
     assert json.loads(again.stdout)["changed"] is False
     objective = show(shop)["workspace"]["config"]["objective"]  # type: ignore[index]

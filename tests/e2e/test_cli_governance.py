@@ -4,7 +4,6 @@ audit trail (verified, tampered with, exported) and the kill switch, with real e
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from dataclasses import replace
 from datetime import timedelta
@@ -12,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
 
 from mios.bootstrap import human_command, open_context_store, open_governance, utc_now
 from mios.cli.app import app
@@ -24,72 +23,7 @@ from mios.governance.audit import read_jsonl, verify_records
 from mios.governance.checkers import built_in_checkers
 from mios.governance.review import Reviewer
 from mios.governance.review_context import ReviewContext
-
-PEOPLE = {"lee": "legal", "lou": "legal", "bo": "brand", "ana": "analyst"}
-
-
-def run(*args: str, token: str | None = None) -> Result:
-    env = {"MIOS_DATABASE_URL": "", "COLUMNS": "200", "MIOS_TOKEN": token or ""}
-    return CliRunner().invoke(app, [*args, *_seen_hash(args)], env=env)
-
-
-def _seen_hash(args: tuple[str, ...]) -> list[str]:
-    """An approver approves the hash ``approvals show`` printed; tests read the same value."""
-    if "approve" not in args or "--hash" in args or "-w" not in args or "--help" in args:
-        return []
-    workspace = Path(args[args.index("-w") + 1])
-    request_id = args[args.index("approve") + 1]
-    governance = open_governance(workspace, Settings.from_mapping({}))
-    try:
-        request = governance.store.request(request_id)
-    finally:
-        governance.close()
-    return [] if request is None else ["--hash", request.content_hash[:12]]
-
-
-def ok(*args: str, token: str | None = None) -> Any:
-    """Run a command with --json that must succeed; its parsed output."""
-    result = run(*args, "--json", token=token)
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("template") / "shop"
-    result = run("init", str(root), "--customers", "300", "--seed", "3")
-    assert result.exit_code == 0, result.output
-    return root
-
-
-@pytest.fixture
-def shop(template: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "shop"
-    shutil.copytree(template, target)
-    return target
-
-
-@pytest.fixture
-def tokens(shop: Path) -> dict[str, str]:
-    """The first admin bootstraps themself, then adds the others and issues their tokens."""
-    w = str(shop)
-    ok("-w", w, "users", "add", "ada", "--name", "Ada Admin", "--role", "admin")
-    issued = {"ada": ok("-w", w, "users", "token", "ada")["token"]}
-    for user_id, role in PEOPLE.items():
-        ok(
-            "-w",
-            w,
-            "users",
-            "add",
-            user_id,
-            "--name",
-            user_id.title(),
-            "--role",
-            role,
-            token=issued["ada"],
-        )
-        issued[user_id] = ok("-w", w, "users", "token", user_id, token=issued["ada"])["token"]
-    return issued
+from tests.support.cli import ok, run
 
 
 def submit_to_minors(shop: Path, *, hours_ago: float = 0, escalate: bool = True) -> str:

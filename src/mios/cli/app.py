@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,6 +18,9 @@ from mios.cli.output import CliState, handles_errors, print_json, state, stdout
 from mios.cli.policy import policy_app
 from mios.cli.sim import sim_app
 from mios.cli.users import users_app
+
+if TYPE_CHECKING:
+    from mios.context.store import ContextSnapshot
 
 app = typer.Typer(
     name="mios",
@@ -110,11 +113,27 @@ def init(
             customers=customers,
             seed=seed,
         )
+    _record_first_rules(result.root, result.snapshot)
     summary = describe(result.snapshot, utc_now())
     if json_output or state(ctx).json:
         print_json({"path": str(result.root), **summary})
     else:
         render_init(result.root, summary)
+
+
+def _record_first_rules(root: Path, snapshot: ContextSnapshot) -> None:
+    """The audit trail starts with the rules the workspace was created with."""
+    from mios.bootstrap import human_command, open_governance, settings_from_environment
+    from mios.context.service import governance_parts
+
+    governance = open_governance(root, settings_from_environment())
+    try:
+        command = human_command(governance, snapshot.workspace.guardrails)
+        command.admit_governance_change(
+            actor(), None, governance_parts(snapshot.spec), snapshot.version
+        )
+    finally:
+        governance.close()
 
 
 def main() -> None:

@@ -211,6 +211,9 @@ def _answer(
     seen_hash: str | None = None,
 ) -> None:
     from mios.bootstrap import utc_now
+    from mios.cli.context import governance_change_json, print_governance_change, sync_files
+    from mios.domain.governance import ApprovalStatus
+    from mios.governance.changes import CHANGE_KINDS
 
     with governance_session(ctx) as session:
         user = session.caller()  # a bad token is refused before anything is written
@@ -218,12 +221,23 @@ def _answer(
         request = session.command.answer(
             request_id, session.token, role, decision, reason, seen_hash=seen_hash
         )
+        action = session.governance.store.action(request.action_id)
+    # An approved change of the rules takes effect now, from the files it was approved for.
+    applies = action is not None and action.kind in CHANGE_KINDS
+    change = None
+    if applies and request.status is ApprovalStatus.APPROVED:
+        _, change = sync_files(ctx)
     if json_output or state(ctx).json:
-        print_json(request_json(request, utc_now()))
+        answer = request_json(request, utc_now())
+        if change is not None:
+            answer["governance"] = governance_change_json(change)
+        print_json(answer)
     else:
         stdout.print(
             Text(f"{request.id}: {user.id} answered {decision} as {role}; {request.status}.")
         )
+        if change is not None:
+            print_governance_change(change)
 
 
 def _edit(

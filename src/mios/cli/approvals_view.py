@@ -112,6 +112,13 @@ def render_show(
         if action.content.subject:
             stdout.print(Text(f"subject: {action.content.subject}"))
         stdout.print(Text(f"body:\n{action.content.body}"))
+    if action.parameters:
+        changes = action.parameters.get("changes")
+        if isinstance(changes, list):  # a change of the rules: say what moves, line by line
+            stdout.print(Text("changes:\n" + "\n".join(f"  - {c}" for c in changes)))
+        rest = {k: v for k, v in action.parameters.items() if k != "changes"}
+        for key, value in sorted(rest.items()):
+            stdout.print(Text(f"{key}: {value}"))
     stdout.print(Text(f"content hash: {action.content_hash()}"))
     if request.approvals:
         table = Table("by", "role", "decision", "reason", title="Answers", title_justify="left")

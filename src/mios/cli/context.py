@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from mios.cli.output import handles_errors, print_json, progress_bar, state, stdout
 
 if TYPE_CHECKING:
+    from mios.context.store import ChangeRecord
+    from mios.governance.changes import GovernanceChange
     from mios.persistence.context_store import SqlContextStore
 
 context_app = typer.Typer(
@@ -95,34 +98,114 @@ def show(
 
 @context_app.command("sync")
 @handles_errors
-def sync(ctx: typer.Context, json_output: JsonOption = False) -> None:
+def sync(
+    ctx: typer.Context,
+    ask_again: Annotated[
+        bool,
+        typer.Option(
+            "--ask-again",
+            help="Ask the admins again for a change of policies or autonomy they rejected.",
+        ),
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
     """Read the workspace files again and record what changed as one new version.
+
+    A change to policies/, to autonomy: or to governance: takes effect only once an admin
+    approves it (mios approvals approve ...); until then the rest of the files sync and the
+    current rules stay. Before any admin is enrolled, changes take effect and are audited.
 
     Example: mios -w shop context sync
     """
-    from mios.context.service import sync_workspace
-
     as_json = json_output or state(ctx).json
-    store = _store(ctx)
-    try:
-        with progress_bar("Reading customers", enabled=not as_json) as update:
-            record = sync_workspace(
-                store, state(ctx).workspace, actor=_actor(), progress=update, parallel=True
-            )
-    finally:
-        store.close()
+    record, change = sync_files(ctx, ask_again=ask_again, progress=not as_json)
     if as_json:
         print_json(
             {
                 "changed": record is not None,
                 "version": record and record.version,
                 "parts": [] if record is None else list(record.parts),
+                "governance": None if change is None else governance_change_json(change),
             }
         )
-    elif record is None:
+        return
+    if record is None:
         stdout.print("The context already matches the workspace files.")
     else:
         stdout.print(f"Context version {record.version}: {', '.join(record.parts)} updated.")
+    if change is not None:
+        print_governance_change(change)
+
+
+def sync_files(
+    ctx: typer.Context, *, ask_again: bool = False, progress: bool = False
+) -> tuple[ChangeRecord | None, GovernanceChange | None]:
+    """Sync the workspace files, with Human Command judging any change of the rules."""
+    from mios.bootstrap import human_command, open_governance, settings_from_environment
+    from mios.context.service import sync_workspace
+    from mios.domain.guardrails import Guardrails
+
+    workspace = state(ctx).workspace
+    store = _store(ctx)
+    governance = open_governance(workspace, settings_from_environment())
+    outcome: list[GovernanceChange] = []
+    try:
+        head = store.head()
+        current = store.snapshot(head).workspace.guardrails if head else Guardrails()
+        command = human_command(governance, current)
+
+        def gate(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> bool:
+            change = command.admit_governance_change(
+                _actor(), before, after, head + 1, ask_again=ask_again
+            )
+            outcome.append(change)
+            return change.takes_effect
+
+        with progress_bar("Reading customers", enabled=progress) as update:
+            record = sync_workspace(
+                store, workspace, actor=_actor(), progress=update, parallel=True, gate=gate
+            )
+    finally:
+        governance.close()
+        store.close()
+    return record, (outcome[-1] if outcome else None)
+
+
+def governance_change_json(change: GovernanceChange) -> dict[str, Any]:
+    request = change.request
+    return {
+        "outcome": change.outcome,
+        "action": change.action_id,
+        "changes": list(change.changes),
+        "request": None if request is None else request.id,
+        "content_hash": None if request is None else request.content_hash,
+    }
+
+
+def print_governance_change(change: GovernanceChange) -> None:
+    from rich.text import Text
+
+    request = change.request
+    what = "; ".join(change.changes) or "the first policies, autonomy and governance settings"
+    if change.outcome == "loaded":
+        stdout.print(Text(f"Governance rules loaded and recorded in the audit trail: {what}."))
+    elif change.outcome == "applied":
+        stdout.print(Text(f"Governance change applied, as approved: {what}."))
+    elif change.outcome == "awaiting" and request is not None:
+        stdout.print(
+            Text(
+                f"Governance change awaits an admin ({request.id}): {what}. The current rules "
+                f"stay until: mios approvals approve {request.id} --role admin "
+                f"--hash {request.content_hash[:12]}"
+            )
+        )
+    else:
+        stdout.print(
+            Text(
+                f"Governance change refused earlier ({change.action_id}): {what}. The current "
+                "rules stay; change the files, or ask again with: mios context sync --ask-again"
+            )
+        )
 
 
 @context_app.command("history")

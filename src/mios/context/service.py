@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +16,9 @@ import numpy as np
 
 from mios.context.customers_csv import CsvImport, Progress, parse_workers, read_customers_csv
 from mios.context.examples import EXAMPLES, write_example
+from mios.context.spec import WorkspaceSpec
 from mios.context.store import ChangeRecord, ContextChange, ContextSnapshot, ContextStore
+from mios.context.translate import build_workspace
 from mios.context.workspace_files import load_workspace
 from mios.domain.channel import CONSENT_CHANNELS
 from mios.domain.customer import CONSENT_CODES, ConsentStatus
@@ -24,6 +26,30 @@ from mios.domain.customer_table import CustomerTable
 from mios.errors import ContextError, DomainError, InputError, VersionConflict, WorkspaceError
 
 StoreFactory = Callable[[Path], ContextStore]
+
+#: Decides whether a change to the rules people are governed by (policy packs, the autonomy
+#: matrix, the ``governance:`` settings) takes effect: given the current parts (``None`` on the
+#: first load) and the proposed ones, ``True`` applies them and ``False`` keeps the current
+#: ones while the rest of the files sync. Human Command answers it (an admin approves).
+GovernanceGate = Callable[[Mapping[str, Any] | None, Mapping[str, Any]], bool]
+
+
+def governance_parts(spec: WorkspaceSpec) -> dict[str, Any]:
+    """The parts of a workspace that govern actions, as plain JSON (what a change is judged
+    on: formatting and comments in the files do not count)."""
+    return {
+        "policies": {name: pack.model_dump(mode="json") for name, pack in spec.policies.items()},
+        "autonomy": spec.config.autonomy.model_dump(mode="json"),
+        "guardrails": spec.config.governance.model_dump(mode="json"),
+    }
+
+
+def with_governance_of(spec: WorkspaceSpec, source: WorkspaceSpec) -> WorkspaceSpec:
+    """``spec`` with the policy packs, autonomy matrix and governance settings of ``source``."""
+    config = spec.config.model_copy(
+        update={"autonomy": source.config.autonomy, "governance": source.config.governance}
+    )
+    return spec.model_copy(update={"config": config, "policies": source.policies})
 
 
 @dataclass(frozen=True)
@@ -176,12 +202,16 @@ def sync_workspace(
     actor: str,
     progress: Progress | None = None,
     parallel: bool = False,
+    gate: GovernanceGate | None = None,
 ) -> ChangeRecord | None:
     """Read the workspace files again; write one new version with what differs, or ``None``
-    when the context already matches them."""
+    when the context already matches them. With a ``gate``, a change to the governance parts
+    takes effect only when the gate lets it; the other parts sync either way."""
     loaded = load_workspace(root, progress=progress, parallel=parallel)
     head = store.head()
     if head == 0:
+        if gate is not None:
+            gate(None, governance_parts(loaded.spec))  # the first rules: recorded, not held
         change = ContextChange(
             workspace=loaded.spec,
             history=loaded.history,
@@ -190,11 +220,12 @@ def sync_workspace(
         )
         return store.write(change, actor=actor, reason="load workspace files", based_on=0)
     current = store.snapshot(head)
+    spec = _gated(loaded.spec, current.spec, gate)
     customers_differ = loaded.customers is not None and not loaded.customers.equals(
         current.customers()
     )
     change = ContextChange(
-        workspace=None if loaded.spec == current.spec else loaded.spec,
+        workspace=None if spec == current.spec else spec,
         history=None if loaded.history == current.history else loaded.history,
         customers=loaded.customers if customers_differ else None,
         replace_customers=customers_differ,
@@ -202,6 +233,25 @@ def sync_workspace(
     if not change.parts:
         return None
     return store.write(change, actor=actor, reason="sync workspace files", based_on=head)
+
+
+def _gated(
+    proposed: WorkspaceSpec, current: WorkspaceSpec, gate: GovernanceGate | None
+) -> WorkspaceSpec:
+    """What to store: the files as they are, or, while a governance change waits, the files
+    with the current governance parts."""
+    before, after = governance_parts(current), governance_parts(proposed)
+    if gate is None or before == after or gate(before, after):
+        return proposed
+    held = with_governance_of(proposed, current)
+    try:
+        build_workspace(held)
+    except DomainError as exc:
+        raise WorkspaceError(
+            "the workspace files cannot take effect while their governance change waits for "
+            f"an admin's approval ({exc}); approve the change, or change the files back"
+        ) from exc
+    return held
 
 
 def import_customers(

@@ -57,9 +57,12 @@ class Categorical:
         hit: BoolArray = self.codes == self.code(value)
         return hit
 
-    def isin(self, values: Iterable[str]) -> BoolArray:
-        wanted = [self.code(v) for v in values]
-        hit: BoolArray = np.isin(self.codes, np.asarray(wanted, dtype=np.int32))
+    def isin(self, values: Iterable[str], rows: IntArray | None = None) -> BoolArray:
+        """Whether each row (or each of ``rows``) holds one of ``values``; missing never does."""
+        # A lookup table over the categories: one gather, where np.isin would sort.
+        wanted = np.zeros(len(self.categories) + 1, dtype=np.bool_)  # the last slot: missing
+        wanted[[c for v in values if (c := self.code(v)) >= 0]] = True
+        hit: BoolArray = wanted[self.codes if rows is None else self.codes[rows]]
         return hit
 
     def present(self) -> BoolArray:

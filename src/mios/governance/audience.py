@@ -10,7 +10,7 @@ from mios.domain.action import Action
 from mios.domain.customer_table import CustomerTable
 from mios.domain.segment import Segment
 from mios.domain.workspace import Workspace
-from mios.types import IntArray
+from mios.types import BoolArray, IntArray
 
 
 @dataclass(frozen=True)
@@ -55,16 +55,30 @@ class _SegmentRows:
 
     def __init__(self) -> None:
         self._table: CustomerTable | None = None
+        self._masks: dict[Segment, BoolArray] = {}
         self._rows: dict[Segment, IntArray] = {}
 
-    def rows(self, segment: Segment, customers: CustomerTable) -> IntArray:
+    def mask(self, segment: Segment, customers: CustomerTable) -> BoolArray:
         if customers is not self._table:
-            self._table, self._rows = customers, {}
-        found = self._rows.get(segment)
+            self._table, self._masks, self._rows = customers, {}, {}
+        found = self._masks.get(segment)
         if found is None:
-            found = self._rows[segment] = np.flatnonzero(segment.mask(customers)).astype(np.int64)
+            found = self._masks[segment] = segment.mask(customers)
             found.flags.writeable = False  # shared between reviews: nobody may change it
         return found
+
+    def rows(self, segment: Segment, customers: CustomerTable) -> IntArray:
+        mask = self.mask(segment, customers)  # first: it starts afresh for a new table
+        found = self._rows.get(segment)
+        if found is None:
+            found = self._rows[segment] = np.flatnonzero(mask).astype(np.int64)
+            found.flags.writeable = False
+        return found
+
+
+def segment_mask(segment: Segment, customers: CustomerTable) -> BoolArray:
+    """Which rows of ``customers`` are in ``segment`` (computed once per table, read-only)."""
+    return _SEGMENT_ROWS.mask(segment, customers)
 
 
 _SEGMENT_ROWS = _SegmentRows()

@@ -32,6 +32,13 @@ from mios.domain.governance import (
 from mios.domain.money import Money
 from mios.domain.proposal import Audience, Content, RiskTier
 from mios.errors import AccessDenied, DomainError
+from mios.governance.changes import (
+    CHANGE_KINDS,
+    GovernanceChange,
+    admin_review,
+    change_action,
+    summary,
+)
 from mios.governance.command_base import GOVERNANCE, atomic, require_reason, role_for
 from mios.governance.enrolment import PeopleCommands
 from mios.governance.people import (
@@ -43,6 +50,10 @@ from mios.governance.review_context import ReviewContext
 from mios.governance.store import PauseState
 
 Decision = Literal["approve", "reject", "request_changes"]
+
+
+def _request_id(action: Action) -> str:
+    return f"req-{action.id}-v{action.version}"
 
 
 @dataclass(frozen=True)
@@ -96,7 +107,7 @@ class HumanCommand(PeopleCommands):
             self._record(GOVERNANCE, None, "action.blocked", action.id, {}, reasons)
         elif review.needs_approval:
             request = ApprovalRequest.for_verdict(
-                f"req-{action.id}-v{action.version}",
+                _request_id(action),
                 verdict,
                 proposer_id=proposer_id,
                 created_at=now,
@@ -208,6 +219,11 @@ class HumanCommand(PeopleCommands):
             needed = ", ".join(sorted(request.required_roles))
             raise AccessDenied(f"editing {request.id} needs one of: {needed}", user.id)
         action = self._action_of(request)
+        if action.kind in CHANGE_KINDS:
+            raise DomainError(
+                f"{action.id} changes the rules from the workspace files; edit the files and "
+                "sync, which asks anew"
+            )
         now = self.clock()
         edited = action.edited(
             at=now,
@@ -255,12 +271,87 @@ class HumanCommand(PeopleCommands):
         if stored is None or stored.state is not ActionState.APPROVED:
             state = "unknown" if stored is None else str(stored.state)
             raise DomainError(f"action {action.id} is {state}, not approved; it may not run")
-        request = self.store.request(f"req-{action.id}-v{action.version}")
+        request = self.store.request(_request_id(action))
         if request is None:
             return  # allowed without people: nothing to spend
         request.use(action.content_hash())
         self.store.save_request(request)
         self._record(GOVERNANCE, None, "approval.used", request.id, {"action": action.id})
+
+    # -- changes to the rules themselves --------------------------------------------------
+
+    @atomic
+    def admit_governance_change(
+        self,
+        proposer_id: str,
+        current: Mapping[str, Any] | None,
+        proposed: Mapping[str, Any],
+        snapshot_version: int,
+        *,
+        ask_again: bool = False,
+    ) -> GovernanceChange:
+        """Judge a change of policies, autonomy or governance settings (``changes``).
+
+        The first rules of a workspace, and changes made before any admin is enrolled, take
+        effect and are recorded. Otherwise the change waits for an admin; once approved, the
+        next sync applies it and spends the approval. A rejected or expired change stays
+        refused until the files change or ``ask_again``."""
+        admins = [u for u in self.store.users() if u.active and Role.ADMIN in u.roles]
+        if current is None or not admins:
+            lines = summary(current or {}, proposed) if current is not None else ()
+            why = "first load" if current is None else "no admin is enrolled to approve it"
+            self._record(
+                proposer_id,
+                None,
+                "governance.loaded",
+                GOVERNANCE,
+                {"changes": list(lines)},
+                why,
+            )
+            return GovernanceChange("loaded", GOVERNANCE, lines)
+        latest = change_action(current, proposed, snapshot_version, 1)
+        stored = self.store.action(latest.id)
+        lines = tuple(latest.parameters["changes"])
+        request = None if stored is None else self.store.request(_request_id(stored))
+        if request is not None and request.status is ApprovalStatus.APPROVED:
+            request.use(stored.content_hash() if stored else None)
+            self.store.save_request(request)
+            self._supersede_other_changes(request.action_id)
+            self._record(
+                GOVERNANCE,
+                None,
+                "governance.applied",
+                latest.id,
+                {"request": request.id, "changes": list(lines)},
+            )
+            return GovernanceChange("applied", latest.id, lines, request)
+        if request is not None and request.is_open:
+            return GovernanceChange("awaiting", latest.id, lines, request)
+        said_no = request is not None and (
+            request.status is ApprovalStatus.CHANGES_REQUESTED
+            or (stored is not None and stored.state is ActionState.BLOCKED)
+        )
+        if said_no and not ask_again:
+            return GovernanceChange("refused", latest.id, lines, request)
+        # Never asked, asked again, or its approval already spent (a sync that stopped between
+        # spending it and storing the rules): a new version, so no approval is used twice.
+        version = 1 if stored is None else stored.version + 1
+        action = change_action(current, proposed, snapshot_version, version)
+        self._supersede_other_changes(action.id)
+        submitted = self.submit(action, admin_review(action), proposer_id)
+        return GovernanceChange("awaiting", action.id, lines, submitted.request)
+
+    def _supersede_other_changes(self, keep_action_id: str) -> None:
+        """Close the open requests of other rule changes: the files have moved past them."""
+        for other in self.store.requests(open_only=True):
+            if other.action_id == keep_action_id:
+                continue
+            action = self._action_of(other)
+            if action.kind not in CHANGE_KINDS:
+                continue
+            other.supersede()
+            self.store.save_request(other)
+            self._record(GOVERNANCE, None, "approval.superseded", other.id, {"action": action.id})
 
     # -- kill switch ----------------------------------------------------------------------
 

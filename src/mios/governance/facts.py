@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 
 from mios.domain.action import Action
-from mios.domain.categorical import Categorical
 from mios.domain.channel import CONSENT_CHANNELS
 from mios.domain.customer import (
     BASIS_CODES,
@@ -39,16 +38,10 @@ from mios.domain.customer_table import CustomerTable, consent_column
 from mios.domain.proposal import Audience
 from mios.domain.workspace import Workspace
 from mios.governance.audience import Recipients
-from mios.types import BoolArray, IntArray
 
 Facts = dict[str, Any]
 _LEGITIMATE_INTEREST = BASIS_CODES.index(LawfulBasis.LEGITIMATE_INTEREST)
 _GRANTED = CONSENT_CODES.index(ConsentStatus.GRANTED)
-
-
-def _in(column: Categorical, values: tuple[str, ...], rows: IntArray) -> BoolArray:
-    codes = [column.categories.index(v) for v in values if v in column.categories]
-    return np.isin(column.codes[rows], codes)
 
 
 def action_facts(
@@ -139,7 +132,7 @@ def _audience(
         column = consent_column(channel)
         granted = customers.consent_status[rows, column] == _GRANTED
         facts["without_consent"] = int(np.count_nonzero(~granted))
-        in_eu = _in(customers.region, EU_REGIONS, rows) | _in(customers.country, EU_COUNTRIES, rows)
+        in_eu = customers.region.isin(EU_REGIONS, rows) | customers.country.isin(EU_COUNTRIES, rows)
         on_interest = customers.consent_basis[rows, column] == _LEGITIMATE_INTEREST
         facts["eu_legitimate_interest"] = int(np.count_nonzero(in_eu & on_interest))
     if audience.segment_id is not None:

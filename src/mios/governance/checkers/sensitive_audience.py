@@ -3,7 +3,8 @@ any action aimed at them.
 
 An audience is sensitive when its segment is marked ``sensitive``, or when any customer it
 reaches (listed by id, or a member of an ordinary segment) falls in a sensitive segment: a minor
-among "new customers" is still a minor. The overlap is one mask over the reached rows.
+among "new customers" is still a minor. Each sensitive segment's mask is computed once per
+customer table; the overlap is a gather of the reached rows.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 
 from mios.domain.action import Action
 from mios.domain.governance import Finding, FindingSeverity
+from mios.governance.audience import segment_mask
 from mios.governance.checkers.reach import reached
 from mios.governance.review_context import Check, Requirement, ReviewContext
 
@@ -27,9 +29,12 @@ class SensitiveAudienceChecker:
         hit = [s.id for s in sensitive if s.id == audience.segment_id]
         rows = reached(action, context).positions
         if len(rows):
-            # Segment rules look at one row at a time, so the reached rows alone give the answer.
-            members = context.customers.take(rows)
-            hit += [s.id for s in sensitive if s.id not in hit and np.any(s.mask(members))]
+            customers = context.customers
+            hit += [
+                s.id
+                for s in sensitive
+                if s.id not in hit and np.any(segment_mask(s, customers)[rows])
+            ]
         if not hit:
             return Check()
         roles = frozenset(context.workspace.guardrails.approvals.sensitive_audience_roles)

@@ -1,0 +1,31 @@
+"""Workspaces for the end-to-end tests: one initialised template per module, copied per test."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import enrol, run
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("template") / "shop"
+    result = run("init", str(root), "--customers", "300", "--seed", "3")
+    assert result.exit_code == 0, result.output
+    return root
+
+
+@pytest.fixture
+def shop(template: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "shop"
+    shutil.copytree(template, target)
+    return target
+
+
+@pytest.fixture
+def tokens(shop: Path) -> dict[str, str]:
+    """Tokens of ``ada`` (admin) and of ``tests.support.cli.PEOPLE``, by user id."""
+    return enrol(shop)
