@@ -116,6 +116,31 @@ CASES: list[tuple[str, str, tuple[str, ...], str | None, ChannelName, set[str]]]
         {"altered-claim"},
     ),
     (
+        "a cited claim with a quantifier for its figure",
+        "Return anything unworn within all the days you like for a full refund.",
+        ("returns-60-days",),
+        None,
+        ChannelName.EMAIL,
+        {"altered-claim"},
+    ),
+    (
+        "an uncited claim with another figure",
+        "Return anything unworn within 90 days for a full refund.",
+        (),
+        None,
+        ChannelName.EMAIL,
+        {"uncited-claim"},
+    ),
+    (
+        "a cited claim with a quantifier about something else",
+        "StormShell jackets are rated 20,000 mm waterproof and 15,000 g/m2 breathable, all "
+        "winter long.",
+        ("stormshell-waterproof",),
+        None,
+        ChannelName.EMAIL,
+        set(),
+    ),
+    (
         "a cited claim with its figures in another format",
         "Rated 20000 mm waterproof and 15,000 g/m2 breathable: StormShell jackets.",
         ("stormshell-waterproof",),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mios.domain.governance import FindingSeverity, Role, VerdictEffect
 from mios.governance.checkers import BUILT_IN_CHECKERS, built_in_checkers
 from mios.governance.review import Reviewer
+from mios.governance.review_context import ContactHistory
 from tests.unit.governance.checker_world import (
     SMS,
     body,
@@ -23,10 +24,19 @@ def test_every_checker_has_its_own_id() -> None:
 
 
 def test_a_compliant_message_passes_every_checker() -> None:
-    ctx = context()
+    people = table()
+    ctx = context(customers=people, contacts=ContactHistory.empty(len(people)))
     action = message(text=body("Layers for the cold. 15% off base layers this week."))
     findings = [f for c in built_in_checkers() for f in c.check(action, ctx).findings]
     assert findings == []
+
+
+def test_a_review_without_contact_history_says_so_and_still_allows() -> None:
+    action = message(text=body("Layers for the cold. 15% off base layers this week."))
+    review = Reviewer(workspace(), built_in_checkers()).review(action, context())
+    assert review.verdict.effect is not VerdictEffect.DENY
+    found = {f.rule_id: f.severity for f in review.verdict.findings}
+    assert found["contact-policy/no-history"] is FindingSeverity.WARN
 
 
 def test_the_gate_denies_on_any_checker_and_asks_legal_for_minors() -> None:

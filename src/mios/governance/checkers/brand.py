@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from mios.domain.action import Action
 from mios.domain.brand import Brand, Claim
@@ -22,7 +23,10 @@ from mios.governance.checkers.claim_text import (
     Reading,
     best_claim,
     claim_index,
+    content_words,
+    quantities,
     read,
+    words_only,
 )
 from mios.governance.review_context import Check, ReviewContext
 
@@ -42,12 +46,15 @@ class BrandChecker:
         findings = _banned(brand, "\n".join(texts))
         findings += _disclaimer(content, workspace)
         findings += _cited_claims(content, brand, action)
-        index = claim_index(brand.claims)
-        library = {c.id: c for c in brand.claims}
-        threshold = workspace.guardrails.claims.similarity
+        claims = Claims(
+            claim_index(brand.claims),
+            claim_index(brand.claims, figures=False),
+            {c.id: c for c in brand.claims},
+            workspace.guardrails.claims.similarity,
+        )
         for text in texts:
             for sentence in read(text):
-                findings += _claims_in(sentence, content, index, threshold, library)
+                findings += _claims_in(sentence, content, claims)
         return Check(tuple(findings))
 
 
@@ -105,30 +112,27 @@ def _cited_claims(content: Content, brand: Brand, action: Action) -> list[Findin
     return findings
 
 
-def _claims_in(
-    sentence: Reading,
-    content: Content,
-    index: ClaimIndex,
-    threshold: float,
-    library: Mapping[str, Claim],
-) -> list[Finding]:
-    match = best_claim(sentence.content, index, threshold)
-    if match is not None:
-        if match.claim_id in content.claims:
-            # Reworded is fine; other figures are another claim, which nothing substantiates.
-            stated, proven = _figures(sentence.text), _figures(library[match.claim_id].text)
-            if stated <= proven:
-                return []
-            changed = ", ".join(sorted(stated - proven))
-            return [
-                _deny(
-                    "brand/altered-claim",
-                    f"the copy restates claim {match.claim_id!r} with other figures ({changed}); "
-                    "only the substantiated figures may be used",
-                    span=sentence.text,
-                    value=match.claim_id,
-                )
-            ]
+@dataclass(frozen=True)
+class Claims:
+    index: ClaimIndex  # by every content word
+    words: ClaimIndex  # by words alone, figures left out
+    library: Mapping[str, Claim]
+    threshold: float
+
+
+def _claims_in(sentence: Reading, content: Content, claims: Claims) -> list[Finding]:
+    match = best_claim(sentence.content, claims.index, claims.threshold)
+    if match is None:
+        # The claim's words with other figures or quantities is that claim, altered.
+        restated = best_claim(words_only(sentence.content), claims.words, claims.threshold)
+        if restated is not None:
+            altered = _altered(sentence, claims.library[restated.claim_id], restated.claim_id)
+            if altered:
+                return altered
+    elif match.claim_id in content.claims:
+        # Reworded is fine; other figures are another claim, which nothing substantiates.
+        return _altered(sentence, claims.library[match.claim_id], match.claim_id)
+    else:
         return [
             _deny(
                 "brand/uncited-claim",
@@ -147,6 +151,25 @@ def _claims_in(
             f"{phrase!r} sounds like a claim, and no claim in the library backs it",
             span=sentence.text,
             value=phrase,
+        )
+    ]
+
+
+def _altered(sentence: Reading, claim: Claim, claim_id: str) -> list[Finding]:
+    """A deny when ``sentence`` states figures or quantities ``claim`` does not."""
+    words = words_only(content_words(claim.text))
+    stated = _figures(sentence.text) | quantities(sentence.text, words)
+    proven = _figures(claim.text) | quantities(claim.text, words)
+    if stated <= proven:
+        return []
+    changed = ", ".join(sorted(stated - proven))
+    return [
+        _deny(
+            "brand/altered-claim",
+            f"the copy restates claim {claim_id!r} with other figures ({changed}); "
+            "only the substantiated figures may be used",
+            span=sentence.text,
+            value=claim_id,
         )
     ]
 

@@ -111,12 +111,16 @@ def read(text: str) -> Iterator[Reading]:
 
 
 @lru_cache(maxsize=32)
-def claim_index(library: tuple[Claim, ...]) -> ClaimIndex:
-    """Built once per claims library, which changes only with the workspace."""
+def claim_index(library: tuple[Claim, ...], *, figures: bool = True) -> ClaimIndex:
+    """Built once per claims library, which changes only with the workspace. Without
+    ``figures``, claims are indexed by their words alone, to find a claim restated with other
+    numbers or quantities ("all of the fabrics" for "62% of the fabrics")."""
     claims_with: dict[str, list[str]] = {}
     size: dict[str, int] = {}
     for claim in library:
         words = content_words(claim.text)
+        if not figures:
+            words = words_only(words)
         size[claim.id] = len(words)
         for word in words:
             claims_with.setdefault(word, []).append(claim.id)
@@ -126,6 +130,32 @@ def claim_index(library: tuple[Claim, ...]) -> ClaimIndex:
 
 def content_words(text: str) -> frozenset[str]:
     return frozenset(chain.from_iterable(map(_content, text.lower().split())))
+
+
+def words_only(content: frozenset[str]) -> frozenset[str]:
+    """``content`` without its numbers and percent signs."""
+    return frozenset(w for w in content if not (w[0].isdigit() or w == "%"))
+
+
+#: Words that state how much, like a figure does: "all of the fabrics" claims more than "62%".
+QUANTIFIERS = frozenset({
+    "all", "every", "each", "always", "never", "none", "entire", "entirely", "completely",
+    "fully", "totally", "whole", "100%",
+})  # fmt: skip
+_QUANTIFIER_REACH = 3  # words after a quantifier that it may govern ("all of the fabrics")
+
+
+def quantities(text: str, claim_words: frozenset[str]) -> set[str]:
+    """The quantifiers in ``text`` that govern one of ``claim_words`` within a few words:
+    "all of the fabrics" counts for a claim about fabrics, "all winter long" does not."""
+    plain = [_plain(t) for t in text.lower().split()]
+    found = set()
+    for i, word in enumerate(plain):
+        if word in QUANTIFIERS:
+            governed = plain[i + 1 : i + 1 + _QUANTIFIER_REACH]
+            if any(set(_content(w)) & claim_words for w in governed):
+                found.add(word)
+    return found
 
 
 def best_claim(content: frozenset[str], index: ClaimIndex, threshold: float) -> ClaimMatch | None:

@@ -6,6 +6,8 @@ already got one today. A customer who unsubscribed in the last
 ``cooldown_after_unsubscribe_days`` days, or who ignored ``ignored_messages_before_cooldown``
 messages in a row, is not messaged. ``ContactHistory`` holds no send times, so the ignore
 cooldown ends when its producer resets ``ignored_in_row`` after ``cooldown_after_ignored_days``.
+Reviewed without a history (``ReviewContext.contacts`` is ``None``), the check still runs, on
+this message alone, and says so in a warning.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from datetime import UTC
 import numpy as np
 
 from mios.domain.action import Action
-from mios.domain.governance import Finding
+from mios.domain.governance import Finding, FindingSeverity
 from mios.domain.guardrails import ContactCaps
 from mios.domain.proposal import ActionKind
 from mios.governance.checkers.reach import about_customers, reached
@@ -39,9 +41,19 @@ class ContactPolicyChecker:
         if not len(rows):
             return Check()
         policy = context.workspace.guardrails.contact
-        history = context.contacts or ContactHistory.empty(len(context.customers))
         ids = context.customers.ids
         findings: list[Finding] = []
+        history = context.contacts
+        if history is None:
+            # Said out loud, so a verdict without history is never mistaken for one with it.
+            history = ContactHistory.empty(len(context.customers))
+            findings.append(
+                Finding(
+                    "contact-policy/no-history",
+                    "no contact history was given: caps and cooldowns counted this message alone",
+                    FindingSeverity.WARN,
+                )
+            )
         caps = policy.per_channel.get(channel)
         if caps is not None:
             findings += _over_caps(
