@@ -21,7 +21,7 @@ from mios.domain.workspace import Workspace
 from mios.governance.checkers.claim_text import (
     ClaimIndex,
     Reading,
-    best_claim,
+    best_claims,
     claim_index,
     content_words,
     quantities,
@@ -121,10 +121,9 @@ class Claims:
 
 
 def _claims_in(sentence: Reading, content: Content, claims: Claims) -> list[Finding]:
-    match = best_claim(sentence.content, claims.index, claims.threshold)
+    match, restated = best_claims(sentence.content, claims.index, claims.words, claims.threshold)
     if match is None:
         # The claim's words with other figures or quantities is that claim, altered.
-        restated = best_claim(words_only(sentence.content), claims.words, claims.threshold)
         if restated is not None:
             altered = _altered(sentence, claims.library[restated.claim_id], restated.claim_id)
             if altered:

@@ -21,10 +21,11 @@ only tried where the whole copy holds a superlative or a digit at all.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain, repeat
+from typing import Any
 
 from mios.domain.brand import Claim
 
@@ -164,6 +165,29 @@ def best_claim(content: frozenset[str], index: ClaimIndex, threshold: float) -> 
     hits = list(chain.from_iterable(map(index.claims_with.get, content, repeat(()))))
     if len(hits) < threshold * index.fewest:
         return None  # too few shared words for any claim; most sentences stop here
+    return _best(hits, index, threshold)
+
+
+def best_claims(
+    content: frozenset[str], index: ClaimIndex, words: ClaimIndex, threshold: float
+) -> tuple[ClaimMatch | None, ClaimMatch | None]:
+    """``best_claim`` by every content word, and, when that finds none, by words alone
+    (``words`` is the index built without figures). One pass for the many sentences that
+    share too few words with any claim: the words' hits are a subset of all hits."""
+    hits = list(chain.from_iterable(map(index.claims_with.get, content, repeat(()))))
+    if len(hits) < threshold * min(index.fewest, words.fewest):
+        return None, None
+    found = _best(hits, index, threshold) if len(hits) >= threshold * index.fewest else None
+    if found is not None:
+        return found, None
+    # Figures are not keys of ``words``, so the sentence's figures simply find nothing there.
+    word_hits = list(chain.from_iterable(map(words.claims_with.get, content, repeat(()))))
+    if len(word_hits) < threshold * words.fewest:
+        return None, None
+    return None, _best(word_hits, words, threshold)
+
+
+def _best(hits: list[str], index: ClaimIndex, threshold: float) -> ClaimMatch | None:
     share, claim_id = max((hits.count(c) / index.size[c], c) for c in set(hits))
     return ClaimMatch(claim_id, share) if share >= threshold else None
 
@@ -177,16 +201,30 @@ def _superlative(plain: list[str]) -> str | None:
     return None
 
 
-# Copy repeats its words, so each distinct word is normalised once and then looked up.
+# Copy repeats its words, so each distinct word is normalised once and then looked up. A dict
+# whose ``__missing__`` computes the entry is looked up from C by ``map(cache.__getitem__, ...)``,
+# several times cheaper per word than an ``lru_cache`` wrapper; it is emptied when it grows big.
+
+_CACHE_LIMIT = 50_000
 
 
-@lru_cache(maxsize=16384)
-def _plain(word: str) -> str:
+class _WordCache(dict[str, Any]):
+    def __init__(self, compute: Callable[[str], Any]) -> None:
+        super().__init__()
+        self.compute = compute
+
+    def __missing__(self, word: str) -> Any:
+        if len(self) >= _CACHE_LIMIT:
+            self.clear()
+        value = self[word] = self.compute(word)
+        return value
+
+
+def _plain_of(word: str) -> str:
     return word.replace("\u2019", "'").strip(_PUNCTUATION)
 
 
-@lru_cache(maxsize=16384)
-def _content(word: str) -> tuple[str, ...]:
+def _content_of(word: str) -> tuple[str, ...]:
     """The content words in one lowercased word ("20,000mm" holds two, "our" none)."""
     found = []
     for part in _WORD.findall(_plain(word)):
@@ -197,6 +235,10 @@ def _content(word: str) -> tuple[str, ...]:
         elif part not in _STOP_WORDS:
             found.append(_stem(part.removesuffix("'s")))
     return tuple(found)
+
+
+_plain: Callable[[str], str] = _WordCache(_plain_of).__getitem__
+_content: Callable[[str], tuple[str, ...]] = _WordCache(_content_of).__getitem__
 
 
 def _stem(word: str) -> str:
