@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 
 from mios.domain.action import Action
-from mios.domain.categorical import Categorical
 from mios.domain.channel import CONSENT_CHANNELS, ChannelName
 from mios.domain.customer import (
     BASIS_CODES,
@@ -24,7 +23,7 @@ from mios.domain.governance import Finding
 from mios.domain.proposal import ActionKind
 from mios.governance.checkers.reach import about_customers, reached
 from mios.governance.review_context import Check, ReviewContext
-from mios.types import BoolArray, IntArray
+from mios.types import BoolArray
 
 _GRANTED = CONSENT_CODES.index(ConsentStatus.GRANTED)
 _NO_BASIS = BASIS_CODES.index(LawfulBasis.NONE)
@@ -53,7 +52,7 @@ class ConsentChecker:
         column = consent_column(channel)
         granted = table.consent_status[rows, column] == _GRANTED
         basis = table.consent_basis[rows, column]
-        in_eu = _among(table.region, EU_REGIONS, rows) | _among(table.country, EU_COUNTRIES, rows)
+        in_eu = table.region.isin(EU_REGIONS, rows) | table.country.isin(EU_COUNTRIES, rows)
         rules: list[tuple[str, BoolArray, str]] = [
             ("consent/not-granted", ~granted, f"without granted consent for {channel}"),
             (
@@ -78,11 +77,3 @@ class ConsentChecker:
             if hit.any()
         ]
         return Check(tuple(findings))
-
-
-def _among(column: Categorical, values: tuple[str, ...], rows: IntArray) -> BoolArray:
-    # One flag per category (plus a last one, False, for missing): a gather, not a search.
-    wanted = np.zeros(len(column.categories) + 1, dtype=np.bool_)
-    wanted[[i for i, name in enumerate(column.categories) if name in values]] = True
-    hit: BoolArray = wanted[column.codes[rows]]
-    return hit
