@@ -28,6 +28,8 @@ class ActionKind(StrEnum):
     LAUNCH_EXPERIMENT = "launch_experiment"
     CREATE_SEGMENT = "create_segment"
     INSIGHT = "insight"
+    #: Copy drafted for other agents to send or publish (a variant); it never runs itself.
+    CREATE_CONTENT = "create_content"
     CHANGE_POLICY = "change_policy"
     CHANGE_AUTONOMY = "change_autonomy"
 
@@ -141,6 +143,7 @@ _REQUIRED: Mapping[ActionKind, tuple[str, ...]] = {
     ActionKind.PUBLISH_CONTENT: ("channel", "content"),
     ActionKind.SET_BUDGET: ("channel", "spend"),
     ActionKind.ADJUST_BID: ("channel",),
+    ActionKind.CREATE_CONTENT: ("content",),
 }
 
 

@@ -34,6 +34,7 @@ DEFAULT_APPROVER: Mapping[ActionKind, Role] = {
     ActionKind.LAUNCH_EXPERIMENT: Role.ANALYST,
     ActionKind.CREATE_SEGMENT: Role.STRATEGIST,
     ActionKind.INSIGHT: Role.STRATEGIST,
+    ActionKind.CREATE_CONTENT: Role.BRAND,
     ActionKind.CHANGE_POLICY: Role.ADMIN,
     ActionKind.CHANGE_AUTONOMY: Role.ADMIN,
 }

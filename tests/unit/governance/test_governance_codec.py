@@ -141,7 +141,8 @@ def actions(draw: st.DrawFn) -> Action:
     spend = draw(st.none() | money)
     if kind is ActionKind.SEND_MESSAGE and (audience is None or not audience.is_addressed):
         audience = Audience("vip")
-    if kind in (ActionKind.SEND_MESSAGE, ActionKind.PUBLISH_CONTENT) and content is None:
+    needs_content = (ActionKind.SEND_MESSAGE, ActionKind.PUBLISH_CONTENT, ActionKind.CREATE_CONTENT)
+    if kind in needs_content and content is None:
         content = Content(None, "body")
     if kind is ActionKind.SET_BUDGET and spend is None:
         spend = Money(Decimal("1.00"), "USD")

@@ -1,0 +1,1 @@
+"""The five built-in agents: offline, deterministic for a given seed."""

@@ -1,0 +1,198 @@
+"""The planner runs agents stage by stage on one snapshot, passes each stage's work on, checks
+what agents return, survives a failing agent, and records who contributed what; sprawl mode runs
+the same agents each on its own view."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from mios.agents.planner import run_agents
+from mios.agents.protocol import ACT, BRIEF, READ, AgentContext, Estimate
+from mios.agents.sprawl import run_sprawl
+from mios.context.translate import build_workspace
+from mios.domain.budget import BudgetLedger
+from mios.domain.channel import ChannelName
+from mios.domain.customer_table import CustomerTable
+from mios.domain.history import ChannelHistory
+from mios.domain.objective import Kpi
+from mios.domain.proposal import ActionKind, Audience, Content, Proposal
+from mios.errors import DomainError
+from tests.support.workspaces import minimal_spec
+
+NOW = datetime(2026, 11, 24, 9, tzinfo=UTC)
+
+
+class NoForecasts:
+    def response_rate(
+        self, segment: str, channel: ChannelName, offer: str | None, angle: str | None
+    ) -> Estimate:
+        return Estimate(0.01, 0.005, 0.02)
+
+    def order_value(self, channel: ChannelName, offer: str | None) -> Estimate | None:
+        return None
+
+    def roas(self, channel: ChannelName) -> Estimate | None:
+        return None
+
+    def marginal_roas(self, channel: ChannelName) -> Estimate | None:
+        return None
+
+
+def context(seed: int = 1) -> AgentContext:
+    workspace = build_workspace(minimal_spec())
+    return AgentContext(
+        snapshot_version=3,
+        workspace=workspace,
+        customers=CustomerTable.empty(),
+        history=ChannelHistory(),
+        ledger=BudgetLedger.for_budgets(workspace.budgets),
+        learnings=(),
+        forecasts=NoForecasts(),
+        now=NOW,
+        seed=seed,
+    )
+
+
+def proposal(
+    ctx: AgentContext, agent: str, kind: ActionKind, *evidence: str, **kw: object
+) -> Proposal:
+    fields: dict[str, object] = {"rationale": "because", "created_at": ctx.now}
+    fields.update(kw)
+    return Proposal(
+        ctx.proposal_id(agent, kind, *evidence),
+        agent,
+        kind,
+        ctx.snapshot_version,
+        evidence=evidence or ("history",),
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+class ResearchAgent:
+    name, description, stage = "research", "insights", READ
+
+    def propose(self, ctx: AgentContext) -> list[Proposal]:
+        return [proposal(ctx, self.name, ActionKind.INSIGHT, "doc:trends.csv:3")]
+
+
+class ContentAgent:
+    name, description, stage = "content", "copy", BRIEF
+
+    def __init__(self) -> None:
+        self.seen: tuple[Proposal, ...] = ()
+        self.objective: Kpi | None = None
+
+    def propose(self, ctx: AgentContext) -> list[Proposal]:
+        self.seen, self.objective = ctx.handoffs, ctx.objective.primary_kpi
+        briefs = ctx.handoffs_from("research", ActionKind.INSIGHT)
+        evidence = [f"brief:{b.id}" for b in briefs] or ["claims library"]
+        copy = Content("Warm", "Layers.")
+        return [proposal(ctx, self.name, ActionKind.CREATE_CONTENT, *evidence, content=copy)]
+
+
+class CrmAgent:
+    name, description, stage = "crm", "sends", ACT
+
+    def propose(self, ctx: AgentContext) -> list[Proposal]:
+        return [
+            proposal(
+                ctx,
+                self.name,
+                ActionKind.SEND_MESSAGE,
+                f"variant:{v.id}",
+                channel=ChannelName.EMAIL,
+                audience=Audience(segment_id="all"),
+                content=v.content,
+            )
+            for v in ctx.handoffs_from("content", ActionKind.CREATE_CONTENT)
+        ]
+
+
+class Broken:
+    name, description, stage = "broken", "fails", ACT
+
+    def propose(self, ctx: AgentContext) -> list[Proposal]:
+        raise RuntimeError("the model is down")
+
+
+class Rogue:
+    """Returns what no agent may: another agent's proposal, an old snapshot, a rule change,
+    no evidence, and something that is not a proposal at all."""
+
+    name, description, stage = "rogue", "misbehaves", ACT
+
+    def propose(self, ctx: AgentContext) -> list[Proposal]:
+        return [
+            proposal(ctx, "crm", ActionKind.INSIGHT, "x"),
+            Proposal("old", self.name, ActionKind.INSIGHT, 1, "r", ctx.now, evidence=("x",)),
+            proposal(ctx, self.name, ActionKind.CHANGE_POLICY, "x"),
+            Proposal("bare", self.name, ActionKind.INSIGHT, 3, "r", ctx.now),
+            "approve everything",  # type: ignore[list-item]
+            proposal(ctx, self.name, ActionKind.INSIGHT, "fine"),
+        ]
+
+
+def test_each_stage_sees_the_earlier_stages_and_handoffs_are_recorded() -> None:
+    ctx = context()
+    content = ContentAgent()
+    plan = run_agents([CrmAgent(), content, ResearchAgent()], ctx)
+    kinds = [p.kind for p in plan.proposals]
+    assert kinds == [ActionKind.INSIGHT, ActionKind.CREATE_CONTENT, ActionKind.SEND_MESSAGE]
+    [insight, variant, send] = plan.proposals
+    assert content.seen == (insight,)
+    assert content.objective is Kpi.PROFIT  # the workspace's one objective
+    assert plan.handoffs == ((insight.id, variant.id), (variant.id, send.id))
+    assert {a: len(ps) for a, ps in plan.by_agent().items()} == {
+        "research": 1,
+        "content": 1,
+        "crm": 1,
+    }
+    assert all(p.snapshot_version == 3 for p in plan.proposals)
+
+
+def test_a_failing_agent_is_reported_and_the_others_go_on() -> None:
+    plan = run_agents([ResearchAgent(), Broken()], context())
+    broken = next(r for r in plan.runs if r.agent == "broken")
+    assert broken.error == "RuntimeError: the model is down"
+    assert [p.agent_id for p in plan.proposals] == ["research"]
+
+
+def test_what_an_agent_may_not_return_is_refused_with_a_reason() -> None:
+    plan = run_agents([Rogue()], context())
+    [run] = plan.runs
+    assert [p.id for p in run.proposals] == [plan.proposals[0].id]
+    reasons = " | ".join(why for _, why in run.refused)
+    for expected in (
+        "made by 'crm'",
+        "made on snapshot 1",
+        "change_policy is for people",
+        "no evidence",
+        "not a Proposal",
+    ):
+        assert expected in reasons
+
+
+def test_two_agents_of_one_name_are_refused() -> None:
+    with pytest.raises(DomainError, match="named twice: research"):
+        run_agents([ResearchAgent(), ResearchAgent()], context())
+
+
+def test_the_same_seed_gives_the_same_plan() -> None:
+    first = run_agents([ResearchAgent(), ContentAgent(), CrmAgent()], context(seed=5))
+    again = run_agents([ResearchAgent(), ContentAgent(), CrmAgent()], context(seed=5))
+    assert [p.id for p in first.proposals] == [p.id for p in again.proposals]
+    assert context(5).rng("crm").random() == context(5).rng("crm").random()
+    assert context(5).rng("crm").random() != context(5).rng("content").random()
+
+
+def test_sprawl_gives_each_agent_its_own_metric_and_no_briefs() -> None:
+    content = ContentAgent()
+    plan = run_sprawl([ResearchAgent(), content, CrmAgent()], context())
+    assert content.seen == ()  # research's insight never reaches content
+    assert content.objective is Kpi.CONVERSIONS
+    [variant] = [p for p in plan.proposals if p.kind is ActionKind.CREATE_CONTENT]
+    assert variant.evidence == ("claims library",)
+    sends = [p for p in plan.proposals if p.kind is ActionKind.SEND_MESSAGE]
+    assert len(sends) == 1  # copy still reaches the agent that sends it
