@@ -7,7 +7,17 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["bench_context.py", "bench_sim.py", "bench_audit.py", "bench_policy.py"]
+BENCHMARKS = [
+    "bench_context.py",
+    "bench_sim.py",
+    "bench_audit.py",
+    "bench_policy.py",
+    "bench_nba.py",
+    "bench_mmm.py",
+    "bench_arbitration.py",
+    "bench_ope.py",
+    "bench_clv.py",
+]
 
 if __name__ == "__main__":
     for name in BENCHMARKS:

@@ -11,6 +11,8 @@ caller never has to know which library failed.
     │   ├── ScenarioError           a market scenario file is missing, malformed or invalid
     │   ├── MarketError             an action the simulated market cannot carry out
     │   ├── ActionFileError         an action file (JSON) is malformed or invalid
+    │   ├── ModelInputError         data given to a brain model is malformed or too little
+    │   ├── InfeasibleConstraints   constraints no solution can meet (bounds above the total ...)
     │   └── DomainError             a value breaks a domain rule (currency mix, bad rule ...)
     │       ├── IllegalTransition   an Action moved along an edge its state machine lacks
     │       └── BudgetExceeded      a commitment would overdraw the budget ledger
@@ -21,7 +23,8 @@ caller never has to know which library failed.
     ├── AccessDenied                no valid token, a removed user, or a role not allowed; exit 3
     ├── ChannelError                a channel refused or failed an action
     │   └── ChannelUnavailable      the channel is down now; the same action may be retried
-    └── NotFittedError              an estimator was used before ``fit``
+    ├── NotFittedError              an estimator was used before ``fit``
+    └── SolverError                 a numerical solver failed; the message is the solver's
 
 ``Location`` names the place at fault (file, line, field) so every message can point at it.
 """
@@ -107,6 +110,16 @@ class ActionFileError(InputError):
     """An action file is missing, malformed, or names something the workspace lacks."""
 
 
+class ModelInputError(InputError):
+    """Data given to a brain model is malformed (wrong shape, negative counts, NaN) or too
+    little to fit; the message names the argument or column, and the row."""
+
+
+class InfeasibleConstraints(InputError):
+    """Constraints that no solution can meet, found before solving (bounds summing above the
+    total, a lower bound above an upper one); the message names the constraints in conflict."""
+
+
 class DomainError(InputError):
     """A value breaks a rule of the domain."""
 
@@ -154,3 +167,8 @@ class ChannelUnavailable(ChannelError):
 
 class NotFittedError(MiosError):
     """An estimator was used before ``fit``."""
+
+
+class SolverError(MiosError):
+    """A numerical solver (an optimiser, a linear program) failed; the message carries the
+    solver's own status and message."""
