@@ -6,9 +6,12 @@
 The workspace is the retail example with 100,000 customers. The action is an email with a
 realistic 1,000-word body (no sentence repeated, three cited claims, a footer with the postal
 address and an unsubscribe link) to a segment and to a list of 1,000 customer ids. Each round is
-a new action object, so nothing about the audience is reused between rounds. No peer: the
-closest (OPA, a policy server) would add a network hop; the CEL rules alone are printed as the
-floor of what any rule engine must do.
+a new action with a body no review has read (the target); the same copy is then reviewed again
+as another action, which is what a cycle does when one variant goes to several audiences and
+when an approved action is checked before it runs (the copy's reading is kept per text).
+
+No peer: the closest (OPA, a policy server) would add a network hop; the CEL rules alone are
+printed as the floor of what any rule engine must do.
 
     python bench/bench_policy.py
 """
@@ -173,25 +176,33 @@ def main() -> None:
     ]
     print("target: <= 1 ms per message action (median), one core")
     for name, audience in audiences:
-        actions = [message(audience, seed) for seed in range(8)]
-        words = len(actions[0].content.body.split())  # type: ignore[union-attr]
-        for action in actions:  # warm each text path once
+        warm = [message(audience, seed) for seed in range(4)]
+        for action in warm:  # the first review of any text builds the per-process engines
             reviewer.review(action, context, RiskTier.MEDIUM)
-        full, rules = [], []
+        fresh, again, rules = [], [], []
         for i in range(args.rounds):
-            action = replace(actions[i % len(actions)], id=f"r{i}")
+            # New copy: a body no review has read (what the target is about).
+            action = message(audience, 10_000 + i)
             started = time.perf_counter()
             review = reviewer.review(action, context, RiskTier.MEDIUM)
-            full.append(time.perf_counter() - started)
+            fresh.append(time.perf_counter() - started)
+            # The same copy again, as a new action (another audience's turn, or the check
+            # before it runs): the text was read once already.
+            repeat = replace(action, id=f"again-{i}")
+            started = time.perf_counter()
+            reviewer.review(repeat, context, RiskTier.MEDIUM)
+            again.append(time.perf_counter() - started)
             reached = recipients(action, shop, people)
             facts = action_facts(action, reached, shop, people)
             started = time.perf_counter()
             reviewer.policies.check(action, activation(facts, now))
             rules.append(time.perf_counter() - started)
-        full.sort()
+        words = len(action.content.body.split())  # type: ignore[union-attr]
+        fresh.sort()
         print(
-            f"{name}, {words}-word body: review median {statistics.median(full) * 1e3:.3f} ms, "
-            f"p95 {full[int(0.95 * len(full))] * 1e3:.3f} ms; CEL rules alone "
+            f"{name}, {words}-word body: new copy median {statistics.median(fresh) * 1e3:.3f} ms, "
+            f"p95 {fresh[int(0.95 * len(fresh))] * 1e3:.3f} ms; copy read before "
+            f"{statistics.median(again) * 1e3:.3f} ms; CEL rules alone "
             f"{statistics.median(rules) * 1e3:.3f} ms; verdict {review.verdict.effect}"
         )
 

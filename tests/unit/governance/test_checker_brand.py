@@ -252,3 +252,13 @@ def test_the_similarity_threshold_comes_from_the_workspace() -> None:
     assert denied(BrandChecker().check(message(text=text), context())) == {"brand/uncited-claim"}
     strict_check = BrandChecker().check(message(text=text), context(strict))
     assert denied(strict_check) == {"brand/unsubstantiated-claim"}
+
+
+def test_copy_read_before_is_judged_by_what_this_action_cites() -> None:
+    """The reading of a text is kept between reviews; citing is judged per action."""
+    checker = BrandChecker()
+    uncited = message(ChannelName.EMAIL, text=STORMSHELL)
+    cited = message(ChannelName.EMAIL, text=STORMSHELL, claims=("stormshell-waterproof",))
+    for _ in range(2):
+        assert denied(checker.check(uncited, context())) == {"brand/uncited-claim"}
+        assert denied(checker.check(cited, context())) == set()

@@ -25,7 +25,7 @@ from mios.governance.checkers.claim_text import (
     claim_index,
     content_words,
     quantities,
-    read,
+    readings,
     words_only,
 )
 from mios.governance.review_context import Check, ReviewContext
@@ -53,7 +53,7 @@ class BrandChecker:
             workspace.guardrails.claims.similarity,
         )
         for text in texts:
-            for sentence in read(text):
+            for sentence in readings(text):
                 findings += _claims_in(sentence, content, claims)
         return Check(tuple(findings))
 

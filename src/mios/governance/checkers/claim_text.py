@@ -90,6 +90,13 @@ class Reading(NamedTuple):
     claim_like: str | None  # the phrase that makes it sound like a claim
 
 
+@lru_cache(maxsize=1024)
+def readings(text: str) -> tuple[Reading, ...]:
+    """``read(text)``, kept for the texts seen last: one copy goes to many audiences in a cycle
+    and is reviewed again before it runs, and reading it is most of a review's work."""
+    return tuple(read(text))
+
+
 def read(text: str) -> Iterator[Reading]:
     """Each sentence of ``text`` (lines count as sentence ends too: list items, headings)."""
     lowered = text.lower()

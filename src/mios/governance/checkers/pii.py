@@ -22,7 +22,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 from mios.domain.action import Action
@@ -100,10 +100,17 @@ class PiiChecker:
         fields = {"subject": content.subject, "headline": content.headline, "body": content.body}
         by_entity: dict[str, list[_Hit]] = {}
         for name, text in fields.items():
-            for hit in _find(name, text or "", rules.entities):
+            for hit in _found(name, text or "", rules.entities):
                 if _key(hit.text) not in allowed:
                     by_entity.setdefault(hit.entity, []).append(hit)
         return Check(tuple(_finding(entity, found) for entity, found in sorted(by_entity.items())))
+
+
+@lru_cache(maxsize=1024)
+def _found(field: str, text: str, entities: tuple[str, ...]) -> tuple[_Hit, ...]:
+    """``_find``, kept for the texts seen last (one copy, many audiences, checked again before
+    it runs); hits are frozen, so sharing them is safe."""
+    return tuple(_find(field, text, entities))
 
 
 def _find(field: str, text: str, entities: tuple[str, ...]) -> Iterator[_Hit]:
