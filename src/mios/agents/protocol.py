@@ -56,24 +56,37 @@ class Estimate:
             raise DomainError(f"estimate {self.mean} lies outside [{self.low}, {self.high}]")
 
 
+class Estimated(Protocol):
+    """What a forecast answers: a mean and its 90% interval. ``Estimate`` is one; the brain's
+    forecasts return their own (``mios.brain.workspace_forecasts.Estimate``), since the brain
+    never imports the agents."""
+
+    @property
+    def mean(self) -> float: ...
+    @property
+    def low(self) -> float: ...
+    @property
+    def high(self) -> float: ...
+
+
 class Forecasts(Protocol):
     """The brain's forecasts, read-only. ``None`` where there is nothing to go on."""
 
     def response_rate(
         self, segment: str, channel: ChannelName, offer: str | None, angle: str | None
-    ) -> Estimate:
+    ) -> Estimated:
         """Conversions per message for one cell (segment, channel, offer, message angle)."""
         ...
 
-    def order_value(self, channel: ChannelName, offer: str | None) -> Estimate | None:
+    def order_value(self, channel: ChannelName, offer: str | None) -> Estimated | None:
         """The value of one conversion, in the workspace currency."""
         ...
 
-    def roas(self, channel: ChannelName) -> Estimate | None:
+    def roas(self, channel: ChannelName) -> Estimated | None:
         """Revenue per unit of spend of a paid channel at its recent spend."""
         ...
 
-    def marginal_roas(self, channel: ChannelName) -> Estimate | None:
+    def marginal_roas(self, channel: ChannelName) -> Estimated | None:
         """Revenue of the next unit of spend on a paid channel at its recent spend."""
         ...
 

@@ -1,0 +1,252 @@
+"""The CRM agent: journeys for segments on content's variants, within consent, caps, offers'
+rules and the money available; valid, evidenced, deterministic proposals."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mios.agents.builtin.crm import CrmAgent, journeys_of
+from mios.agents.protocol import AgentContext
+from mios.brain.workspace_forecasts import HistoryForecasts
+from mios.context.examples import write_example
+from mios.context.translate import build_workspace
+from mios.context.workspace_files import LoadedWorkspace, load_workspace
+from mios.domain.budget import BudgetLedger
+from mios.domain.channel import ChannelName
+from mios.domain.customer_table import CustomerTable
+from mios.domain.guardrails import ContactCaps, ContactPolicy, Guardrails
+from mios.domain.money import Money
+from mios.domain.proposal import ActionKind, Content, Proposal
+from mios.domain.workspace import Workspace
+from mios.types import BoolArray
+
+NOW = datetime(2026, 11, 24, 9, tzinfo=UTC)
+World = tuple[Workspace, CustomerTable, HistoryForecasts]
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> LoadedWorkspace:
+    root: Path = tmp_path_factory.mktemp("retail")
+    write_example(root, "retail", customers=500, seed=7)
+    return load_workspace(root)
+
+
+@pytest.fixture(scope="module")
+def world(loaded: LoadedWorkspace) -> World:
+    workspace = build_workspace(loaded.spec)
+    assert loaded.customers is not None
+    return workspace, loaded.customers, HistoryForecasts.from_history(workspace, loaded.history)
+
+
+def variant(
+    n: int, fmt: str, offer: str | None, angle: str | None, segment: str | None = None
+) -> Proposal:
+    return Proposal(
+        f"content-{n}",
+        "content",
+        ActionKind.CREATE_CONTENT,
+        1,
+        "copy for the journeys",
+        NOW,
+        content=Content("A subject", "A body. {{unsubscribe_url}}", "A headline", (), angle, offer),
+        evidence=("brand:voice",),
+        parameters={"format": fmt, "channels": [fmt], "segment": segment, "brief": None},
+    )
+
+
+VARIANTS = (
+    variant(1, "email", "welcome-10", "welcome"),
+    variant(2, "email", "winback-15", "we miss you"),
+    variant(3, "email", "layering-bundle", "layering"),
+    variant(4, "email", "vip-early-access", "early access", "vip"),
+    variant(5, "sms", "winback-15", "win-back"),
+    variant(6, "push", "welcome-10", "welcome"),
+    variant(7, "email", "welcome-10", "welcome", "lapsed"),  # aimed where the offer may not go
+    variant(8, "email", "free-shipping-weekend", "win-back"),  # valid 27-30 November only
+)
+
+
+def context(
+    world: World,
+    *,
+    handoffs: tuple[Proposal, ...] = VARIANTS,
+    now: datetime = NOW,
+    ledger: BudgetLedger | None = None,
+    workspace: Workspace | None = None,
+    customers: CustomerTable | None = None,
+    seed: int = 1,
+) -> AgentContext:
+    ws, table, forecasts = world
+    ws = workspace or ws
+    return AgentContext(
+        snapshot_version=4,
+        workspace=ws,
+        customers=customers if customers is not None else table,
+        history=forecasts.history,
+        ledger=ledger or ws.empty_ledger(),
+        learnings=(),
+        forecasts=forecasts,
+        now=now,
+        seed=seed,
+        handoffs=handoffs,
+    )
+
+
+def reach(ctx: AgentContext, p: Proposal) -> BoolArray:
+    assert p.audience is not None
+    assert p.audience.segment_id is not None
+    assert p.channel is not None
+    members = ctx.workspace.segment(p.audience.segment_id).mask(ctx.customers)
+    return members & ~ctx.customers.suppressed & ctx.customers.granted(p.channel)
+
+
+def test_proposals_are_valid_evidenced_and_made_on_the_snapshot(world: World) -> None:
+    ctx = context(world)
+    proposals = CrmAgent().propose(ctx)
+    assert len(proposals) >= 4
+    assert {p.parameters["journey"] for p in proposals} >= {"welcome", "win-back", "cross-sell"}
+    ids = {v.id for v in VARIANTS}
+    for p in proposals:
+        assert p.kind is ActionKind.SEND_MESSAGE
+        assert p.agent_id == "crm"
+        assert p.snapshot_version == ctx.snapshot_version
+        assert p.created_at == ctx.now
+        assert f"variant:{p.parameters['variant']}" in p.evidence
+        assert p.parameters["variant"] in ids
+        assert p.content == next(v.content for v in VARIANTS if v.id == p.parameters["variant"])
+        assert p.audience is not None
+        assert p.audience.segment_id is not None
+        assert p.audience.estimated_size == int(reach(ctx, p).sum())
+        assert p.expected_effect is not None
+        assert p.expected_effect.interval.contains(p.expected_effect.mean)
+        assert "objective" in p.rationale
+    assert len({p.id for p in proposals}) == len(proposals)
+
+
+def test_the_same_context_gives_the_same_proposals(world: World) -> None:
+    first = CrmAgent().propose(context(world, seed=5))
+    assert first == CrmAgent().propose(context(world, seed=5))
+
+
+def test_offers_go_only_to_eligible_segments_within_their_dates(world: World) -> None:
+    for now in (NOW, datetime(2026, 10, 15, 9, tzinfo=UTC), datetime(2026, 11, 28, 9, tzinfo=UTC)):
+        ctx = context(world, now=now)
+        proposals = CrmAgent().propose(ctx)
+        assert proposals
+        for p in proposals:
+            assert p.content is not None
+            assert p.audience is not None
+            assert p.channel is not None
+            if p.content.offer_id is None:
+                continue
+            offer = ctx.workspace.offer(p.content.offer_id)
+            assert offer.active_on(now.date())
+            assert not offer.eligible_segments or p.audience.segment_id in offer.eligible_segments
+            assert not offer.channels or p.channel in offer.channels
+        offers = {p.content.offer_id for p in proposals if p.content}
+        assert "content-7" not in {p.parameters["variant"] for p in proposals}
+        # winback-15 runs from 1 November; the free-shipping weekend from 27 to 30 November.
+        assert ("winback-15" in offers) == (now.date() >= datetime(2026, 11, 1).date())
+        assert "free-shipping-weekend" not in offers or now.day == 28
+    # Without the win-back offer's variant, the free-shipping one serves win-back on its weekend.
+    others = tuple(v for v in VARIANTS if v.id != "content-2")
+    for now, used in ((NOW, False), (datetime(2026, 11, 28, 9, tzinfo=UTC), True)):
+        sent = CrmAgent().propose(context(world, handoffs=others, now=now))
+        offers = {p.content.offer_id for p in sent if p.content}
+        assert ("free-shipping-weekend" in offers) is used
+
+
+def test_never_on_a_channel_where_the_segment_mostly_lacks_consent(world: World) -> None:
+    ctx = context(world)
+    proposals = CrmAgent().propose(ctx)
+    for p in proposals:
+        assert p.audience is not None
+        assert p.audience.segment_id is not None
+        assert p.channel is not None
+        members = ctx.workspace.segment(p.audience.segment_id).mask(ctx.customers)
+        reachable = members & ~ctx.customers.suppressed
+        assert reach(ctx, p).sum() / reachable.sum() > 0.5
+    # SMS consent is about one in five: the SMS win-back variant is never used.
+    assert not any(p.channel is ChannelName.SMS for p in proposals)
+    assert not any(p.channel is ChannelName.PUSH for p in proposals)
+
+
+def test_a_segment_suppressed_in_bulk_or_sensitive_gets_nothing(world: World) -> None:
+    ws, customers, _ = world
+    new = ws.segment("new_customers").mask(customers)
+    suppressed = customers.suppressed | new
+    ctx = context(world, customers=replace(customers, suppressed=suppressed))
+    proposals = CrmAgent().propose(ctx)
+    assert proposals
+    segments = {p.audience.segment_id for p in proposals if p.audience}
+    assert "new_customers" not in segments
+    assert "minors" not in segments
+    assert "new_customers" in {
+        p.audience.segment_id for p in CrmAgent().propose(context(world)) if p.audience
+    }
+
+
+def test_spend_stays_within_what_is_available(world: World) -> None:
+    ws, _, _ = world
+    full = CrmAgent().propose(context(world))
+    email_spend = sum((p.spend.amount for p in full if p.spend), Decimal(0))
+    assert email_spend > 0
+    budget = ws.empty_ledger().budget(ChannelName.EMAIL).amount
+    # Leave less than the whole plan costs: the agent drops what does not fit.
+    left = email_spend - Decimal("0.05")
+    ledger = ws.empty_ledger().spend(ChannelName.EMAIL, budget - Money(left, "USD"), NOW)
+    ctx = context(world, ledger=ledger)
+    proposals = CrmAgent().propose(ctx)
+    assert proposals
+    assert len(proposals) < len(full)
+    by_channel: dict[ChannelName, Decimal] = {}
+    for p in proposals:
+        assert p.channel is not None
+        assert p.spend is not None
+        cost = ws.channel(p.channel).cost_per_contact
+        assert cost is not None
+        assert p.audience is not None
+        assert p.spend == (cost * (p.audience.estimated_size or 0)).rounded()
+        by_channel[p.channel] = by_channel.get(p.channel, Decimal(0)) + p.spend.amount
+    for channel, spent in by_channel.items():
+        assert spent <= ctx.constraints.available[channel].amount
+    nothing = ws.empty_ledger().spend(ChannelName.EMAIL, budget, NOW)
+    assert CrmAgent().propose(context(world, ledger=nothing)) == []
+
+
+def test_no_customer_is_planned_past_the_weekly_caps(world: World) -> None:
+    ws, customers, _ = world
+    caps = ContactPolicy(per_channel={ChannelName.EMAIL: ContactCaps(week=1)})
+    strict = replace(ws, guardrails=Guardrails(contact=caps))
+    ctx = context(world, workspace=strict)
+    proposals = CrmAgent().propose(ctx)
+    loose = CrmAgent().propose(context(world))
+    assert proposals
+    assert len(proposals) < len(loose)  # the VIPs' second email (they are layering shoppers too)
+    planned = np.zeros(len(customers), dtype=np.int64)
+    for p in proposals:
+        planned[reach(ctx, p)] += 1
+    assert planned.max() <= 1
+
+
+def test_without_variants_or_with_no_fitting_variant_nothing_is_proposed(world: World) -> None:
+    assert CrmAgent().propose(context(world, handoffs=())) == []
+    ad_only = (variant(9, "ad", "layering-bundle", "layering"),)
+    assert CrmAgent().propose(context(world, handoffs=ad_only)) == []
+
+
+def test_journeys_are_read_from_segments_and_offers(world: World) -> None:
+    ws, _, _ = world
+    journeys = {s.id: journeys_of(ws, s) for s in ws.segments}
+    assert journeys["new_customers"] == ("welcome",)
+    assert journeys["lapsed"] == ("win-back",)
+    assert journeys["loyal_at_risk"] == ("win-back",)
+    assert journeys["vip"] == ("cross-sell", "retention")
+    assert journeys["cold_weather_layering"] == ("cross-sell",)  # named by the bundle offer
+    assert journeys["sms_subscribers"] == ()
