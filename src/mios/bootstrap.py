@@ -21,6 +21,8 @@ from mios.persistence.governance_store import SqlGovernanceStore
 from mios.persistence.shared_transaction import SharedTransaction
 
 if TYPE_CHECKING:
+    from mios.agents.protocol import AgentContext
+    from mios.context.store import ContextSnapshot
     from mios.domain.guardrails import Guardrails
     from mios.governance.command import HumanCommand
 
@@ -111,3 +113,32 @@ def _migrated_engine(workspace: Path, settings: Settings) -> Engine:
         engine.dispose()
         raise
     return engine
+
+
+def agent_context(
+    snapshot: ContextSnapshot,
+    workspace: Path,
+    *,
+    now: datetime,
+    seed: int,
+) -> AgentContext:
+    """What the agents read: one snapshot, the brain's forecasts fitted on its channel history,
+    and the workspace's research files (``data/research``)."""
+    # Imported here: the brain loads SciPy, which most commands never need.
+    from mios.agents.documents import read_documents  # noqa: PLC0415
+    from mios.agents.protocol import AgentContext  # noqa: PLC0415
+    from mios.brain.workspace_forecasts import HistoryForecasts  # noqa: PLC0415
+
+    shop = snapshot.workspace
+    return AgentContext(
+        snapshot_version=snapshot.version,
+        workspace=shop,
+        customers=snapshot.customers(),
+        history=snapshot.history,
+        ledger=snapshot.ledger,
+        learnings=snapshot.learnings,
+        forecasts=HistoryForecasts.from_history(shop, snapshot.history, seed=seed),
+        now=now,
+        seed=seed,
+        documents=read_documents(workspace / "data" / "research"),
+    )

@@ -14,11 +14,14 @@ DATABASE_FILE = "mios.db"
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None  # None: SQLite inside the workspace
+    #: A pydantic-ai model string; when set, the built-in agents run on that model (LLM mode).
+    llm_model: str | None = None
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> Settings:
         url = values.get("MIOS_DATABASE_URL", "").strip()
-        return cls(database_url=url or None)
+        model = values.get("MIOS_LLM_MODEL", "").strip()
+        return cls(database_url=url or None, llm_model=model or None)
 
     def database_url_for(self, workspace: Path) -> str:
         if self.database_url:

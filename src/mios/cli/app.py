@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from mios.cli.agents import agents_app
 from mios.cli.approvals import approvals_app
 from mios.cli.audit import audit_app
 from mios.cli.brain import brain_app
@@ -41,6 +42,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(audit_app, name="audit")
 app.add_typer(brain_app, name="brain")
+app.add_typer(agents_app, name="agents")
 app.add_typer(killswitch_app)  # pause, resume, status: top-level commands
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]

@@ -3,7 +3,8 @@
     write_example(root, "retail", customers=50_000, seed=7)
 
 writes ``mios.yaml``, ``policies/*.yaml``, ``playbooks/*.yaml``, ``data/offers.yaml``,
-``data/customers.csv`` and ``data/history/channels.csv``. The authored files are copied from
+``data/research/*`` (example research documents), ``data/customers.csv`` and
+``data/history/channels.csv``. The authored files are copied from
 ``example_workspaces/<example>/``; the data is generated here, vectorized with NumPy, from the
 seed alone. Every date is counted back from ``AS_OF``, never from today, so the same example,
 count and seed give byte-identical files on any day.
@@ -27,6 +28,8 @@ EXAMPLES = ("retail", "b2b")
 #: The files people author (mios.yaml, offers, policies, playbooks), kept as real YAML files
 #: with their comments; only the data files are generated.
 AUTHORED = Path(__file__).parent / "example_workspaces"
+#: Which authored files are copied: the YAML files, and the research documents agents read.
+AUTHORED_PATTERNS = ("**/*.yaml", *(f"data/research/*.{ext}" for ext in ("csv", "md", "txt")))
 #: The day the example data describes (a Monday): history ends with the week before it.
 AS_OF = date(2026, 11, 16)
 HISTORY_WEEKS = 104
@@ -286,9 +289,8 @@ def write_example(
     if seed < 0:
         raise InputError(f"the seed must be >= 0, got {seed}")
     authored = AUTHORED / example
-    texts = {
-        path.relative_to(authored): path.read_bytes() for path in sorted(authored.rglob("*.yaml"))
-    }
+    authored_files = [p for pattern in AUTHORED_PATTERNS for p in authored.glob(pattern)]
+    texts = {path.relative_to(authored): path.read_bytes() for path in sorted(authored_files)}
     people = generate_customers(example, customers, seed)
     history = generate_history(example, seed)
     for path, text in texts.items():

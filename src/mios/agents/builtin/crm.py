@@ -43,6 +43,14 @@ from mios.domain.segment import Segment
 from mios.domain.workspace import Workspace
 from mios.types import BoolArray, IntArray
 
+#: One-click unsubscribe (RFC 8058) on every email: commercial email law and the mailbox
+#: providers want it, and governance checks it. The channel fills in the address.
+EMAIL_HEADERS = {
+    "headers": {
+        "List-Unsubscribe": "<{{unsubscribe_url}}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+}
 NAME = "crm"
 #: Share of a segment's reachable members that must have granted consent for a channel.
 MIN_CONSENT_SHARE = 0.5
@@ -358,5 +366,6 @@ def _proposal(ctx: AgentContext, c: _Candidate) -> Proposal:
             "reachable": audience,
             "consent_share": round(c.consent_share, 4),
             "expected_value": round(c.value, 2),
+            **(EMAIL_HEADERS if c.channel is ChannelName.EMAIL else {}),
         },
     )

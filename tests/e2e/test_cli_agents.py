@@ -1,0 +1,123 @@
+"""``mios agents`` on an initialised workspace: the five agents listed, a coordinated run whose
+handoffs chain from a research brief to copy to a send, one agent's view, sprawl mode, and bad
+input. Nothing is ever executed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import ok, run
+
+BUILT_IN = ["research", "analytics", "content", "crm", "advertising"]
+
+
+def test_the_five_agents_are_listed_by_stage() -> None:
+    listed = ok("agents", "list")
+    assert [a["name"] for a in listed][:5] == BUILT_IN
+    assert [a["stage"] for a in listed][:5] == [0, 0, 1, 2, 2]
+    assert {a["origin"] for a in listed[:5]} == {"built-in"}
+
+
+def test_a_coordinated_run_chains_a_brief_to_copy_to_a_send(shop: Path) -> None:
+    plan = ok("-w", str(shop), "agents", "run", "--seed", "3")
+    assert plan["mode"] == "coordinated"
+    assert plan["executed"] == 0
+    assert [a["agent"] for a in plan["agents"]] == BUILT_IN
+    assert all(a["error"] is None for a in plan["agents"])
+    proposals = {p["id"]: p for p in plan["proposals"]}
+    assert {p["agent"] for p in proposals.values()} == set(BUILT_IN)
+    assert all(p["evidence"] and p["snapshot_version"] == 1 for p in proposals.values())
+    agent_of = {pid: p["agent"] for pid, p in proposals.items()}
+    links = {(agent_of[h["from"]], agent_of[h["to"]]) for h in plan["handoffs"]}
+    assert ("research", "content") in links
+    assert ("content", "crm") in links
+    # The same seed on the same snapshot proposes the same things.
+    again = ok("-w", str(shop), "agents", "run", "--seed", "3")
+    assert [p["id"] for p in again["proposals"]] == list(proposals)
+
+
+def test_one_agents_view_runs_what_it_builds_on(shop: Path) -> None:
+    plan = ok("-w", str(shop), "agents", "run", "--agent", "crm")
+    assert {p["agent"] for p in plan["proposals"]} == {"crm"}
+    assert {a["agent"] for a in plan["agents"]} == {"research", "analytics", "content", "crm"}
+    assert all(p["kind"] == "send_message" for p in plan["proposals"])
+    text = run("-w", str(shop), "agents", "run", "--agent", "crm")
+    assert text.exit_code == 0, text.output
+    assert "Nothing was executed" in text.stdout
+    assert "why:" in text.stdout
+
+
+def test_sprawl_mode_briefs_nobody(shop: Path) -> None:
+    plan = ok("-w", str(shop), "agents", "run", "--sprawl")
+    assert plan["mode"] == "sprawl"
+    agent_of = {p["id"]: p["agent"] for p in plan["proposals"]}
+    links = {(agent_of[h["from"]], agent_of[h["to"]]) for h in plan["handoffs"]}
+    assert ("research", "content") not in links
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--agent", "nope"], "nope"),
+        (["--seed", "-1"], "--seed"),
+    ],
+)
+def test_bad_input_exits_2(shop: Path, args: list[str], expected: str) -> None:
+    result = run("-w", str(shop), "agents", "run", *args)
+    assert result.exit_code == 2
+    assert expected in result.output
+
+
+def test_an_unknown_agent_is_named_with_the_known_ones(shop: Path) -> None:
+    result = run("-w", str(shop), "agents", "run", "--agent", "nope")
+    assert "crm" in result.output
+
+
+@pytest.mark.parametrize("command", [["agents"], ["agents", "list"], ["agents", "run"]])
+def test_help_shows_an_example(command: list[str]) -> None:
+    result = run(*command, "--help")
+    assert result.exit_code == 0
+    assert "Example" in result.stdout
+
+
+def test_crm_email_sends_pass_the_copy_checks_of_governance(shop: Path) -> None:
+    """Copy from content, sent by CRM, meets brand, claims, PII and commercial-email rules."""
+    from mios.agents.planner import run_agents
+    from mios.agents.registry import create
+    from mios.bootstrap import agent_context, open_context_store, utc_now
+    from mios.config import Settings
+    from mios.domain.action import Action
+    from mios.domain.channel import ChannelName
+    from mios.domain.governance import FindingSeverity
+    from mios.domain.proposal import ActionKind
+    from mios.governance.checkers import built_in_checkers
+    from mios.governance.review import Reviewer
+    from mios.governance.review_context import ReviewContext
+
+    store = open_context_store(shop, Settings())
+    try:
+        snapshot = store.snapshot()
+        context = agent_context(snapshot, shop, now=utc_now(), seed=1)
+        plan = run_agents([create(name) for name in BUILT_IN], context)
+        workspace, customers = snapshot.workspace, snapshot.customers()
+    finally:
+        store.close()
+    sends = [
+        p
+        for p in plan.proposals
+        if p.kind is ActionKind.SEND_MESSAGE and p.channel is ChannelName.EMAIL
+    ]
+    assert sends
+    reviewer = Reviewer(workspace, built_in_checkers())
+    review_context = ReviewContext(workspace, customers, snapshot.ledger, utc_now())
+    copy_rules = ("brand/", "commercial-email/", "pii/")
+    for proposal in sends:
+        review = reviewer.review(Action.from_proposal(proposal, f"a-{proposal.id}"), review_context)
+        denied = [
+            f.rule_id
+            for f in review.verdict.findings
+            if f.severity is FindingSeverity.DENY and f.rule_id.startswith(copy_rules)
+        ]
+        assert denied == [], (proposal.id, denied)
