@@ -23,6 +23,12 @@ caller never has to know which library failed.
     ├── AccessDenied                no valid token, a removed user, or a role not allowed; exit 3
     ├── ChannelError                a channel refused or failed an action
     │   └── ChannelUnavailable      the channel is down now; the same action may be retried
+    ├── AgentError                  an agent could not be found, loaded or run
+    │   ├── UnknownAgent            no built-in agent or plug-in has this name (also InputError)
+    │   ├── AgentLoadError          a plug-in failed to import or build, or breaks the protocol
+    │   ├── LlmUnavailable          LLM mode without the ``llm`` extra (also ImportError)
+    │   ├── UsageLimitReached       a model-backed agent hit a usage limit; it proposed nothing
+    │   └── LlmRunFailed            the model failed, refused, or kept answering off-schema
     ├── NotFittedError              an estimator was used before ``fit``
     └── SolverError                 a numerical solver failed; the message is the solver's
 
@@ -172,3 +178,28 @@ class NotFittedError(MiosError):
 class SolverError(MiosError):
     """A numerical solver (an optimiser, a linear program) failed; the message carries the
     solver's own status and message."""
+
+
+class AgentError(MiosError):
+    """An agent could not be found, loaded or run."""
+
+
+class UnknownAgent(AgentError, InputError):
+    """A name that no built-in agent and no installed plug-in has."""
+
+
+class AgentLoadError(AgentError):
+    """An agent failed to import or to build, does not satisfy the protocol, or shares its
+    name with another; the message names the entry point and the distribution."""
+
+
+class LlmUnavailable(AgentError, ImportError):
+    """LLM mode was asked for but pydantic-ai is not installed (the ``llm`` extra)."""
+
+
+class UsageLimitReached(AgentError):
+    """A model-backed agent reached a usage limit; it proposed nothing (fail closed)."""
+
+
+class LlmRunFailed(AgentError):
+    """The model could not be reached, refused, or kept answering outside the schema."""

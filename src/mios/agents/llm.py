@@ -31,8 +31,8 @@ from mios.agents import llm_tools
 from mios.agents.llm_prompts import SYSTEM, USER, role_for
 from mios.agents.llm_schema import Drafts, Refusal, admit
 from mios.agents.protocol import ACT, Agent, AgentContext, UsageLimits
-from mios.agents.registry import AgentError, LlmUnavailable
 from mios.domain.proposal import Proposal
+from mios.errors import LlmRunFailed, LlmUnavailable, UsageLimitReached
 
 try:
     from pydantic_ai import Agent as ModelAgent
@@ -51,14 +51,6 @@ MODEL_ENV = "MIOS_LLM_MODEL"
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
-
-
-class UsageLimitReached(AgentError):
-    """A model-backed agent reached a usage limit; it proposed nothing (fail closed)."""
-
-
-class LlmRunFailed(AgentError):
-    """The model could not be reached, refused, or kept answering outside the schema."""
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 
 from mios.agents.protocol import ACT, BRIEF, READ, Agent
-from mios.errors import InputError, MiosError
+from mios.errors import AgentLoadError, UnknownAgent
 
 #: The entry-point group third-party agents register under.
 GROUP = "mios.agents"
@@ -39,23 +39,6 @@ BUILTIN_AGENTS: Mapping[str, str] = {
     "advertising": "mios.agents.builtin.advertising:AdvertisingAgent",
 }
 _STAGES = (READ, BRIEF, ACT)
-
-
-class AgentError(MiosError):
-    """An agent could not be found, loaded or run."""
-
-
-class UnknownAgent(AgentError, InputError):
-    """A name that no built-in agent and no installed plug-in has."""
-
-
-class AgentLoadError(AgentError):
-    """An agent failed to import or to build, does not satisfy the protocol, or shares its
-    name with another; the message names the entry point and the distribution."""
-
-
-class LlmUnavailable(AgentError, ImportError):
-    """LLM mode was asked for but pydantic-ai is not installed (the ``llm`` extra)."""
 
 
 @dataclass(frozen=True)
