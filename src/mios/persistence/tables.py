@@ -14,6 +14,10 @@ Governance (migration 0003): ``users`` and ``api_tokens`` (a token is kept only 
 and version), ``approval_requests`` with ``ordinal`` recording the order they were first saved,
 and ``governance_state`` (the kill switch). Actions and requests are kept whole as JSON text in
 ``body`` (``mios.governance.codec``); the other columns are copies for queries.
+
+Operations (migration 0004): ``receipts``, one per idempotency key, what a channel did with an
+action (so an effect is never repeated across restarts), and ``outcomes``, one per outcome id,
+what was measured afterwards (an event ingested twice counts once); money as Decimal text.
 """
 
 from __future__ import annotations
@@ -179,6 +183,38 @@ governance_state = Table(
     metadata,
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("idempotency_key", Text, primary_key=True),
+    Column("action_id", Text, nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("accepted", Integer, nullable=False),
+    Column("external_id", Text, nullable=False),
+    Column("note", Text, nullable=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_receipts_action_id", "action_id"),
+)
+
+outcomes = Table(
+    "outcomes",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("action_id", Text, nullable=True),
+    Column("customer_id", Text, nullable=True),
+    Column("channel", String(32), nullable=True),
+    Column("amount", Text, nullable=True),
+    Column("currency", String(3), nullable=True),
+    Column("count", Integer, nullable=False),
+    Column("tracking_id", Text, nullable=True),
+    Column("attributes", Text, nullable=False),
+    Index("ix_outcomes_action_id", "action_id"),
+    Index("ix_outcomes_tracking_id", "tracking_id"),
+    Index("ix_outcomes_at", "at"),
 )
 
 CUSTOMER_COLUMNS: tuple[str, ...] = tuple(c.name for c in customers.columns if c.name != "row_id")
