@@ -15,6 +15,7 @@ from mios.cli.audit import audit_app
 from mios.cli.brain import brain_app
 from mios.cli.context import context_app
 from mios.cli.killswitch import killswitch_app
+from mios.cli.measure import measure_app
 from mios.cli.output import CliState, handles_errors, print_json, state, stdout
 from mios.cli.policy import policy_app
 from mios.cli.sim import sim_app
@@ -43,6 +44,7 @@ app.add_typer(approvals_app, name="approvals")
 app.add_typer(audit_app, name="audit")
 app.add_typer(brain_app, name="brain")
 app.add_typer(agents_app, name="agents")
+app.add_typer(measure_app, name="measure")
 app.add_typer(killswitch_app)  # pause, resume, status: top-level commands
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]

@@ -1,0 +1,1 @@
+"""The operating loop: durable Plan -> Execute -> Measure -> Optimize cycles."""
