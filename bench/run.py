@@ -17,6 +17,7 @@ BENCHMARKS = [
     "bench_arbitration.py",
     "bench_ope.py",
     "bench_clv.py",
+    "bench_experiments.py",
 ]
 
 if __name__ == "__main__":

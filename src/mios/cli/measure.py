@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from mios.cli.measure_experiment import experiment
+from mios.cli.measure_outcomes import import_outcomes, kpis
+
 measure_app = typer.Typer(
     help=(
         "Measure what happened: import outcomes, read experiments out.\n\nExample:\n\n"
@@ -12,3 +15,6 @@ measure_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
+measure_app.command("experiment")(experiment)
+measure_app.command("import")(import_outcomes)
+measure_app.command("kpis")(kpis)
