@@ -4,6 +4,7 @@ input. Nothing is ever executed."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ def test_a_coordinated_run_chains_a_brief_to_copy_to_a_send(shop: Path) -> None:
     assert plan["executed"] == 0
     assert [a["agent"] for a in plan["agents"]] == BUILT_IN
     assert all(a["error"] is None for a in plan["agents"])
+    assert all(a["refused"] == [] for a in plan["agents"])  # the planner's checks hold
     proposals = {p["id"]: p for p in plan["proposals"]}
     assert {p["agent"] for p in proposals.values()} == set(BUILT_IN)
     assert all(p["evidence"] and p["snapshot_version"] == 1 for p in proposals.values())
@@ -121,3 +123,43 @@ def test_crm_email_sends_pass_the_copy_checks_of_governance(shop: Path) -> None:
             if f.severity is FindingSeverity.DENY and f.rule_id.startswith(copy_rules)
         ]
         assert denied == [], (proposal.id, denied)
+
+
+def test_the_model_comes_from_mios_llm_model(shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pydantic-ai's offline ``test`` model plays every agent; nothing reaches a network."""
+    pytest.importorskip("pydantic_ai")
+    monkeypatch.setenv("MIOS_LLM_MODEL", "test")
+    plan = ok("-w", str(shop), "agents", "run", "--agent", "research")
+    assert plan["model"] == "test"
+    assert [a["agent"] for a in plan["agents"]] == ["research"]
+    assert all(a["error"] is None for a in plan["agents"])
+
+
+def test_a_run_where_an_agent_failed_exits_1_and_names_it(
+    shop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("pydantic_ai")
+    monkeypatch.setenv("MIOS_LLM_MODEL", "nowhere:nothing")
+    result = run("-w", str(shop), "agents", "run", "--agent", "research", "--json")
+    assert result.exit_code == 1, result.output
+    [failed] = json.loads(result.stdout)["agents"]  # the plan is still printed for scripts
+    assert "Unknown model: nowhere:nothing" in failed["error"]
+    assert "research" in result.stderr
+
+
+def test_json_carries_each_proposals_parameters(shop: Path) -> None:
+    plan = ok("-w", str(shop), "agents", "run", "--agent", "crm")
+    assert all(p["parameters"]["journey"] and p["parameters"]["variant"] for p in plan["proposals"])
+
+
+def test_an_unknown_agent_exits_2_even_beside_a_broken_plug_in(
+    shop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mios.agents.registry import BUILTIN_AGENTS, AgentRegistry
+
+    broken = AgentRegistry({**BUILTIN_AGENTS, "ghost": "mios_no_such_module:Ghost"})
+    monkeypatch.setattr(AgentRegistry, "discover", classmethod(lambda cls: broken))
+    assert run("-w", str(shop), "agents", "run", "--agent", "nope").exit_code == 2
+    failed = run("-w", str(shop), "agents", "run", "--agent", "crm")
+    assert failed.exit_code == 1  # every agent is built before any runs: the broken one is named
+    assert "built-in agent 'ghost' (mios_no_such_module:Ghost) failed to load" in failed.output

@@ -83,8 +83,10 @@ def csv_rows(document: Document) -> Iterator[tuple[int, dict[str, str]]]:
 
 
 def text_lines(document: Document) -> Iterator[tuple[int, str]]:
-    """The non-empty lines of a note, stripped, with their line numbers (from 1)."""
-    for number, line in enumerate(document.text.splitlines(), start=1):
+    """The non-empty lines of a note, stripped, with their line numbers (from 1). Lines end at
+    a newline only, as editors and ``csv_rows`` count them (``str.splitlines`` would also split
+    at form feeds and Unicode separators and cite the wrong line)."""
+    for number, line in enumerate(document.text.split("\n"), start=1):
         stripped = line.strip()
         if stripped:
             yield number, stripped

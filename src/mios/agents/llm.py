@@ -37,7 +37,12 @@ from mios.errors import LlmRunFailed, LlmUnavailable, UsageLimitReached
 try:
     from pydantic_ai import Agent as ModelAgent
     from pydantic_ai import RunContext, Tool
-    from pydantic_ai.exceptions import AgentRunError, UsageLimitExceeded, UserError
+    from pydantic_ai.exceptions import (
+        AgentRunError,
+        UsageLimitExceeded,
+        UsageLimitUnavailableWarning,
+        UserError,
+    )
     from pydantic_ai.models import Model
     from pydantic_ai.usage import RunUsage
     from pydantic_ai.usage import UsageLimits as ModelLimits
@@ -50,6 +55,7 @@ except ImportError as exc:  # the extra is not installed: say how to install it
 MODEL_ENV = "MIOS_LLM_MODEL"
 
 log = logging.getLogger(__name__)
+_UNREPORTED = "the model did not report its usage, so the token limit cannot be enforced"
 _T = TypeVar("_T")
 
 
@@ -120,6 +126,8 @@ class LlmAgent:
                 result = run.result
         except UsageLimitExceeded as exc:
             raise self._limit_reached(str(exc)) from exc
+        except UsageLimitUnavailableWarning as exc:  # raised where warnings are errors
+            raise self._limit_reached(_UNREPORTED) from exc
         except (AgentRunError, UserError, ImportError) as exc:  # ImportError: a provider's package
             raise LlmRunFailed(f"agent {self.name} on model {self.model_name}: {exc}") from exc
         if result is None:  # pragma: no cover - iteration ends only at the End node
@@ -146,9 +154,7 @@ class LlmAgent:
         if used.cost is not None and used.cost > limits.cost:
             raise self._limit_reached(f"cost {used.cost} USD passed the limit of {limits.cost}")
         if used.unmeasured_requests:
-            raise self._limit_reached(
-                "the model did not report its usage, so the token limit cannot be enforced"
-            )
+            raise self._limit_reached(_UNREPORTED)
 
     def _limit_reached(self, what: str) -> UsageLimitReached:
         return UsageLimitReached(

@@ -7,9 +7,12 @@ is then checked against the context it was made on, and refused (with the reason
 
 - asks to change policies or autonomy, or to approve, bypass or override anything;
 - names a channel, segment, offer or claim the workspace does not have (claims come from the
-  claims library only);
+  claims library only), in its fields or in the conventional parameters (``segment``,
+  ``channel``, ``channels``, ``offer``, and the same inside ``opportunity``);
 - spends money the channel's budget does not have left, or sets a budget past its guardrail;
-- cites a brief or a variant that no earlier agent proposed;
+- cites a brief or a variant that no earlier agent proposed (as evidence or as the parameter
+  ``brief``/``variant``), a segment the workspace does not have, or a document line that is
+  not there;
 - breaks a rule of the domain (a send without a segment, an interval that misses its mean).
 
 A model that obeys an instruction smuggled into data therefore gets nothing through here.
@@ -25,6 +28,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from mios.agents.planner import FORBIDDEN_KINDS, HANDOFF_PREFIXES, governance_reach
 from mios.agents.protocol import AgentContext
 from mios.domain.channel import ChannelName
 from mios.domain.money import Money
@@ -33,16 +37,10 @@ from mios.errors import DomainError
 
 #: Most drafts one run may return; more would be a model out of control, not a plan.
 MAX_DRAFTS = 20
-#: Kinds no agent may propose: changing the rules is for people.
-FORBIDDEN_KINDS = frozenset({ActionKind.CHANGE_POLICY, ActionKind.CHANGE_AUTONOMY})
-#: Evidence that names an earlier proposal (a brief answered, a variant used).
-HANDOFF_PREFIXES = ("brief:", "variant:")
-#: Parameter keys that would reach for governance rather than propose work.
-_GOVERNANCE_KEY = re.compile(
-    r"approv|autonomy|polic(y|ies)|kill.?switch|override|bypass|skip.?review",
-    re.IGNORECASE,
-)
-_APPROVAL_VALUE = re.compile(r"^\s*(auto[ _-]?)?approved?\s*$", re.IGNORECASE)
+#: Parameters that name an earlier proposal, by the handoff conventions.
+_PROPOSAL_KEYS = ("brief", "variant")
+#: ``<name>:<line>`` in ``document:`` evidence; a name alone cites the whole document.
+_DOCUMENT_LINE = re.compile(r"(.+):(\d+)")
 
 
 class _Strict(BaseModel):
@@ -120,9 +118,10 @@ def _proposal(draft: ProposalDraft, ctx: AgentContext, agent: str, index: int) -
     ws = ctx.workspace
     if draft.kind in FORBIDDEN_KINDS:
         raise DomainError(f"{draft.kind} is for people, never for agents")
-    reach = _governance_reach(draft.parameters)
+    reach = governance_reach(draft.parameters)
     if reach:
         raise DomainError(f"parameter {reach} reaches for governance; agents only propose")
+    _check_references(draft.parameters, ctx)
     if draft.channel is not None:
         ws.channel(draft.channel)  # raises when the workspace has no such channel
     audience = None
@@ -198,26 +197,48 @@ def _check_evidence(evidence: Sequence[str], ctx: AgentContext) -> None:
     if not any(e.strip() for e in evidence):
         raise DomainError("no evidence: every proposal names what it rests on")
     earlier = {p.id for p in ctx.handoffs}
+    documents = {d.name: len(d.text.splitlines()) for d in ctx.documents}
     for ref in (e.strip() for e in evidence):
-        if ref.startswith(HANDOFF_PREFIXES) and ref.split(":", 1)[1] not in earlier:
+        kind, _, rest = ref.partition(":")
+        if ref.startswith(HANDOFF_PREFIXES) and rest not in earlier:
             raise DomainError(f"evidence {ref!r} names no proposal of an earlier stage")
+        if kind == "segment":
+            ctx.workspace.segment(rest)
+        if kind == "document":
+            cited = _DOCUMENT_LINE.fullmatch(rest)
+            name, line = (cited.group(1), cited.group(2)) if cited else (rest, "")
+            if name not in documents:
+                raise DomainError(f"evidence {ref!r}: no document {name!r}")
+            if line and not 1 <= int(line) <= documents[name]:
+                raise DomainError(f"evidence {ref!r}: {name} has {documents[name]} lines")
 
 
-def _governance_reach(value: JsonValue, path: str = "") -> str | None:
-    """The first parameter (dotted path) that asks for approval, autonomy or policy."""
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
-            if _GOVERNANCE_KEY.search(str(key)):
-                return repr(where)
-            found = _governance_reach(item, where)
-            if found:
-                return found
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            found = _governance_reach(item, f"{path}[{i}]")
-            if found:
-                return found
-    elif isinstance(value, str) and _APPROVAL_VALUE.match(value):
-        return f"{path or 'value'}={value!r}"
-    return None
+def _check_references(parameters: Mapping[str, JsonValue], ctx: AgentContext) -> None:
+    """The segments, channels, offers and earlier proposals the conventional parameters name
+    exist (at the top level and in research's ``opportunity``)."""
+    ws = ctx.workspace
+    earlier = {p.id for p in ctx.handoffs}
+    for place in (parameters, parameters.get("opportunity")):
+        if not isinstance(place, Mapping):
+            continue
+        for key, value in place.items():
+            if value is None:
+                continue
+            if key == "segment":
+                ws.segment(str(value))
+            elif key == "offer":
+                ws.offer(str(value))
+            elif key in ("channel", "channels"):
+                for name in value if isinstance(value, list) else [value]:
+                    ws.channel(_channel(name))
+            elif key in _PROPOSAL_KEYS and str(value) not in earlier:
+                raise DomainError(
+                    f"parameter {key}={value!r} names no proposal of an earlier stage"
+                )
+
+
+def _channel(name: JsonValue) -> ChannelName:
+    try:
+        return ChannelName(str(name))
+    except ValueError:
+        raise DomainError(f"no channel {name!r}") from None

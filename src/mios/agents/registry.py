@@ -196,6 +196,8 @@ def _protocol_problem(agent: object, name: str) -> str | None:
         return f"its name is {agent.name!r}, but it is registered as {name!r}"
     if not isinstance(agent.description, str) or not agent.description.strip():
         return "it has no description"
-    if not isinstance(agent.stage, int) or agent.stage not in _STAGES:
+    # bool is an int, and True == BRIEF: a stage must be one of the three, not merely equal.
+    stage = agent.stage
+    if isinstance(stage, bool) or not isinstance(stage, int) or stage not in _STAGES:
         return f"its stage is {agent.stage!r}; stages are READ=0, BRIEF=1, ACT=2"
     return None

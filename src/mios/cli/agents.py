@@ -74,22 +74,24 @@ def run(
 ) -> None:
     """Run the agents on the newest context and print their proposals with rationale and
     evidence. Nothing is executed. With MIOS_LLM_MODEL set, the built-in agents run on that
-    model (needs: pip install 'mios[llm]').
+    model (needs: pip install 'mios[llm]'). Exits 1 when any agent failed (the plan is still
+    printed), 2 on bad input.
 
     Example: mios -w shop agents run --agent content --agent crm
     """
     from mios.agents.planner import run_agents
-    from mios.agents.registry import create
+    from mios.agents.registry import AgentRegistry
     from mios.agents.sprawl import run_sprawl
     from mios.bootstrap import agent_context, settings_from_environment, utc_now
     from mios.cli.context import _store
-    from mios.errors import InputError
+    from mios.errors import AgentError, InputError
 
     settings = settings_from_environment()
     chosen = list(dict.fromkeys(agent or []))
-    everyone = [create(name) for name in _names()]
+    registry = AgentRegistry.discover()
     for name in chosen:
-        create(name)  # an unknown name is an input error naming the known ones
+        registry.create(name)  # an unknown name is an input error naming the known ones
+    everyone = sorted(registry.create_all(), key=lambda a: a.stage)
     wanted = [a for a in everyone if a.name in chosen] if chosen else everyone
     if not wanted:
         raise InputError.at("no agent to run", field="--agent")
@@ -109,12 +111,9 @@ def run(
         print_json(_plan_json(plan, shown, sprawl, settings.llm_model))
     else:
         _render(plan, shown, sprawl, settings.llm_model)
-
-
-def _names() -> list[str]:
-    from mios.agents.registry import available
-
-    return [s.name for s in available()]
+    failed = [f"{r.agent} ({r.error})" for r in plan.runs if r.error]
+    if failed:  # the plan is printed, but a script must not take a partial plan for a whole one
+        raise AgentError(f"{len(failed)} agent(s) failed: {'; '.join(failed)}")
 
 
 def _on_model(agents: list[Agent], model: str) -> list[Agent]:
@@ -158,6 +157,7 @@ def _proposal_json(p: Proposal) -> dict[str, Any]:
         },
         "rationale": p.rationale,
         "evidence": list(p.evidence),
+        "parameters": dict(p.parameters),
         "snapshot_version": p.snapshot_version,
     }
 

@@ -174,3 +174,47 @@ def test_a_channel_without_a_budget_gets_no_cut() -> None:
     assert not any(
         p.kind is ActionKind.SET_BUDGET and p.channel is ChannelName.DISPLAY for p in proposals
     )
+
+
+def test_a_rate_too_high_for_every_lift_gives_no_experiment_and_no_crash() -> None:
+    # Email converting 95% of sends: even the smallest lift would pass a rate of 1.
+    ctx = agent_context()
+    weeks = tuple(
+        dataclasses.replace(w, conversions=int(w.impressions * 0.95))
+        if w.channel is ChannelName.EMAIL
+        else w
+        for w in ctx.history.weeks
+    )
+    proposals = propose(dataclasses.replace(ctx, history=ChannelHistory(weeks)))
+    assert proposals
+    assert not any(
+        p.kind is ActionKind.LAUNCH_EXPERIMENT and p.channel is ChannelName.EMAIL for p in proposals
+    )
+
+
+def test_a_cut_never_goes_below_the_money_already_used_nor_stands_still() -> None:
+    ctx = agent_context()
+    budget = ctx.ledger.budget(ChannelName.DISPLAY)  # 35,000 a month, a step of up to 30%
+    used = budget.amount * Decimal("0.9")
+    spent = ctx.ledger.spend(ChannelName.DISPLAY, used, ctx.now)
+    cuts = [
+        p
+        for p in propose(dataclasses.replace(ctx, ledger=spent))
+        if p.kind is ActionKind.SET_BUDGET and p.channel is ChannelName.DISPLAY
+    ]
+    assert len(cuts) == 1
+    assert cuts[0].spend == used  # only the 10% still unspent can go
+    assert cuts[0].parameters["change_pct"] == -10.0
+    all_used = ctx.ledger.spend(ChannelName.DISPLAY, budget.amount, ctx.now)
+    frozen = dataclasses.replace(
+        ctx.ledger,
+        budgets={
+            **ctx.ledger.budgets,
+            ChannelName.DISPLAY: dataclasses.replace(budget, max_change_pct=0.0),
+        },
+    )
+    for ledger in (all_used, frozen):
+        assert not any(
+            p.kind is ActionKind.SET_BUDGET and p.channel is ChannelName.DISPLAY
+            for p in propose(dataclasses.replace(ctx, ledger=ledger))
+        )

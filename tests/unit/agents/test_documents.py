@@ -78,6 +78,11 @@ def test_csv_rows_carry_the_line_they_start_on() -> None:
 
 def test_text_lines_skip_blank_lines_and_keep_numbers() -> None:
     assert list(text_lines(Document("n.md", "a\n\n  b  \n"))) == [(1, "a"), (3, "b")]
+    # Only a newline ends a line (a Windows line end too); a form feed or a Unicode line
+    # separator inside a line does not move the numbers an editor shows.
+    text = "a\u2028still a\r\nb\x0cstill b\n\x1dc\n"
+    assert [n for n, _ in text_lines(Document("n.md", text))] == [1, 2, 3]
+    assert list(text_lines(Document("n.md", text)))[1] == (2, "b\x0cstill b")
 
 
 def test_an_excerpt_is_short_and_on_one_line() -> None:

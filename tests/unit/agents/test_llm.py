@@ -238,7 +238,7 @@ def test_what_a_model_obeying_injected_text_proposes_is_refused() -> None:
     assert len(reasons) == 5
     assert "change_policy is for people" in reasons[0]
     assert "guardrail allows" in reasons[1]
-    assert "'review.auto_approve' reaches for governance" in reasons[2]
+    assert "'review' reaches for governance" in reasons[2]
     assert "status='approved'" in reasons[3]
     assert "not in the claims library" in reasons[4]
 
@@ -258,6 +258,24 @@ def test_what_a_model_obeying_injected_text_proposes_is_refused() -> None:
             "lies outside",
         ),
         ({"kind": "send_message", "channel": "email", "segment_id": "eu"}, "needs content"),
+        ({"kind": "insight", "parameters": {"segment": "vip"}}, "no segment 'vip'"),
+        (
+            {"kind": "insight", "parameters": {"opportunity": {"channel": "sms", "offer": None}}},
+            "sms is not configured",
+        ),
+        ({"kind": "insight", "parameters": {"channels": ["fax"]}}, "no channel 'fax'"),
+        ({"kind": "insight", "parameters": {"offer": "free-coats"}}, "no offer 'free-coats'"),
+        (
+            {"kind": "insight", "parameters": {"variant": "content-000000000000"}},
+            "names no proposal",
+        ),
+        (
+            {"kind": "create_content", "content": {"body": "Coats.", "offer_id": "free-coats"}},
+            "no offer 'free-coats'",
+        ),
+        ({"kind": "insight", "evidence": ["segment:vip"]}, "no segment 'vip'"),
+        ({"kind": "insight", "evidence": ["document:secrets.md:3"]}, "no document 'secrets.md'"),
+        ({"kind": "insight", "evidence": ["document:competitors.md:40"]}, "has 2 lines"),
     ],
 )
 def test_mios_rechecks_every_draft_against_the_context(draft: dict[str, Any], reason: str) -> None:
@@ -266,6 +284,26 @@ def test_mios_rechecks_every_draft_against_the_context(draft: dict[str, Any], re
     admission = admit([ProposalDraft.model_validate(fields)], ctx, "crm")
     assert admission.proposals == ()
     assert reason in admission.refused[0].reason
+
+
+def test_a_draft_citing_what_exists_passes_the_rechecks() -> None:
+    ctx = context()
+    brief = ctx.handoffs[0].id
+    fields = {
+        "kind": "insight",
+        "rationale": "r",
+        "evidence": [
+            "segment:eu",
+            "document:competitors.md:2",
+            "document:competitors.md",
+            f"brief:{brief}",
+            "history:email",
+        ],
+        "parameters": {"segment": "eu", "channels": ["email"], "brief": brief, "offer": None},
+    }
+    admission = admit([ProposalDraft.model_validate(fields)], ctx, "content")
+    assert admission.refused == ()
+    assert len(admission.proposals) == 1
 
 
 def test_a_request_limit_fails_closed_with_nothing_proposed() -> None:
@@ -289,6 +327,27 @@ def test_a_cost_limit_fails_closed_when_the_price_is_known() -> None:
     assert agent(Scripted([variant(ctx)], cost=Decimal("0.01"))).run(ctx).usage.cost == Decimal(
         "0.02"
     )
+
+
+def unmeasured(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    """A model (a local server, say) that answers without reporting its usage."""
+    output = info.output_tools[0].name
+    return ModelResponse(
+        parts=[ToolCallPart(output, {"proposals": []})],
+        usage=RequestUsage(unmeasured_requests=1),
+    )
+
+
+def test_a_model_that_does_not_report_its_usage_is_stopped() -> None:
+    # Warnings are errors here, so pydantic-ai's own warning about it is raised mid-run.
+    with pytest.raises(UsageLimitReached, match="did not report its usage"):
+        LlmAgent("crm", "Send.", FunctionModel(unmeasured)).run(context())
+
+
+@pytest.mark.filterwarnings("ignore::pydantic_ai.UsageLimitUnavailableWarning")
+def test_a_model_that_does_not_report_its_usage_is_stopped_when_warnings_only_warn() -> None:
+    with pytest.raises(UsageLimitReached, match="did not report its usage"):
+        LlmAgent("crm", "Send.", FunctionModel(unmeasured)).run(context())
 
 
 def test_a_model_string_pydantic_ai_does_not_know_fails_with_the_model_named() -> None:

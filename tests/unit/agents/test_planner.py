@@ -4,6 +4,7 @@ the same agents each on its own view."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -179,10 +180,30 @@ def test_two_agents_of_one_name_are_refused() -> None:
         run_agents([ResearchAgent(), ResearchAgent()], context())
 
 
-def test_the_same_seed_gives_the_same_plan() -> None:
-    first = run_agents([ResearchAgent(), ContentAgent(), CrmAgent()], context(seed=5))
-    again = run_agents([ResearchAgent(), ContentAgent(), CrmAgent()], context(seed=5))
-    assert [p.id for p in first.proposals] == [p.id for p in again.proposals]
+class Dice:
+    """Draws from its own generator; ``pause`` makes it finish after agents listed later."""
+
+    stage, description = READ, "rolls dice"
+
+    def __init__(self, name: str, pause: float = 0.0) -> None:
+        self.name, self.pause = name, pause
+
+    def propose(self, ctx: AgentContext) -> list[Proposal]:
+        time.sleep(self.pause)
+        rolls = ctx.rng(self.name).integers(0, 1_000_000, size=3)
+        return [proposal(ctx, self.name, ActionKind.INSIGHT, f"roll:{r}") for r in rolls]
+
+
+def test_the_same_seed_gives_the_same_plan_whichever_agent_finishes_first() -> None:
+    def plan(seed: int, pause: float, workers: int | None = None) -> list[str]:
+        agents = [Dice("slow", pause), Dice("quick"), ContentAgent(), CrmAgent()]
+        done = run_agents(agents, context(seed=seed), max_workers=workers)
+        return [p.id for p in done.proposals]
+
+    first = plan(5, pause=0.05)
+    assert [i.split("-")[0] for i in first[:6]] == ["slow"] * 3 + ["quick"] * 3  # agent order
+    assert plan(5, pause=0.0, workers=1) == first
+    assert plan(6, pause=0.0) != first
     assert context(5).rng("crm").random() == context(5).rng("crm").random()
     assert context(5).rng("crm").random() != context(5).rng("content").random()
 
@@ -196,3 +217,124 @@ def test_sprawl_gives_each_agent_its_own_metric_and_no_briefs() -> None:
     assert variant.evidence == ("claims library",)
     sends = [p for p in plan.proposals if p.kind is ActionKind.SEND_MESSAGE]
     assert len(sends) == 1  # copy still reaches the agent that sends it
+
+
+class ReturnsNothingUsable:
+    """Returns ``None`` instead of a list: a bug in one agent, not a reason to stop the plan."""
+
+    name, description, stage = "sloppy", "returns None", READ
+
+    def propose(self, ctx: AgentContext) -> list[Proposal]:
+        return None  # type: ignore[return-value]
+
+
+class FailsHalfway:
+    name, description, stage = "halfway", "a generator that breaks", READ
+
+    def propose(self, ctx: AgentContext) -> list[Proposal]:
+        def made() -> object:
+            yield proposal(ctx, self.name, ActionKind.INSIGHT, "x")
+            raise RuntimeError("ran out of data")
+
+        return made()  # type: ignore[return-value]
+
+
+class BadEvidence:
+    name, description, stage = "bad-evidence", "evidence that is not text", READ
+
+    def propose(self, ctx: AgentContext) -> list[Proposal]:
+        return [proposal(ctx, self.name, ActionKind.INSIGHT, 42)]  # type: ignore[arg-type]
+
+
+def test_an_agent_whose_return_breaks_while_read_is_reported_and_the_others_go_on() -> None:
+    plan = run_agents(
+        [ReturnsNothingUsable(), FailsHalfway(), BadEvidence(), ResearchAgent()], context()
+    )
+    errors = {run.agent: run.error for run in plan.runs}
+    assert errors["sloppy"] is not None
+    assert errors["halfway"] == "RuntimeError: ran out of data"
+    assert errors["bad-evidence"] is not None
+    assert errors["research"] is None
+    # A run that failed part-way proposes nothing: half an answer is not an answer.
+    assert [p.agent_id for p in plan.proposals] == ["research"]
+
+
+class ReachesForGovernance:
+    name, description, stage = "sneaky", "asks to skip review", ACT
+
+    def propose(self, ctx: AgentContext) -> list[Proposal]:
+        return [
+            proposal(ctx, self.name, ActionKind.INSIGHT, "a", parameters={"approved": True}),
+            proposal(ctx, self.name, ActionKind.INSIGHT, "b", parameters={"skip_review": 1}),
+            proposal(
+                ctx, self.name, ActionKind.INSIGHT, "c", parameters={"x": {"status": "approved"}}
+            ),
+            proposal(ctx, self.name, ActionKind.INSIGHT, "e", parameters={"needs_review": False}),
+            proposal(ctx, self.name, ActionKind.INSIGHT, "f", parameters={"governance": "off"}),
+            proposal(ctx, self.name, ActionKind.INSIGHT, "g", parameters={"execute_now": True}),
+            proposal(ctx, self.name, ActionKind.INSIGHT, "d", parameters={"finding": "fine"}),
+        ]
+
+
+def test_parameters_that_approve_or_bypass_review_are_refused() -> None:
+    plan = run_agents([ReachesForGovernance()], context())
+    [run] = plan.runs
+    assert [p.parameters for p in run.proposals] == [{"finding": "fine"}]
+    assert len(run.refused) == 6
+    assert all("reaches for governance" in why for _, why in run.refused)
+
+
+class Squatter:
+    """Takes the id content will use for its variant, so that content's own is refused."""
+
+    name, description, stage = "squatter", "squats ids", READ
+
+    def propose(self, ctx: AgentContext) -> list[Proposal]:
+        taken = ctx.proposal_id("content", ActionKind.CREATE_CONTENT, "claims library")
+        return [Proposal(taken, self.name, ActionKind.INSIGHT, 3, "r", ctx.now, evidence=("x",))]
+
+
+def test_an_agent_cannot_take_the_ids_of_another() -> None:
+    plan = run_agents([Squatter(), ContentAgent()], context())
+    squatter, content = plan.runs
+    assert squatter.proposals == ()
+    assert "ctx.proposal_id('squatter'" in squatter.refused[0][1]
+    assert len(content.proposals) == 1
+
+
+class Forger:
+    """Cites a research brief it was never given (ids are predictable), in sprawl mode."""
+
+    name, description, stage = "content", "forges briefs", BRIEF
+
+    def propose(self, ctx: AgentContext) -> list[Proposal]:
+        forged = ctx.proposal_id("research", ActionKind.INSIGHT, "doc:trends.csv:3")
+        copy = Content("Warm", "Layers.")
+        return [
+            proposal(ctx, self.name, ActionKind.CREATE_CONTENT, f"brief:{forged}", content=copy)
+        ]
+
+
+def test_only_handoffs_an_agent_was_given_count_as_its_evidence() -> None:
+    plan = run_sprawl([ResearchAgent(), Forger()], context())
+    forger = next(r for r in plan.runs if r.agent == "content")
+    assert forger.proposals == ()
+    assert "names no proposal it was given" in forger.refused[0][1]
+    assert plan.handoffs == ()
+
+
+class Tamperer:
+    """Edits the proposals it was handed, after the planner checked them."""
+
+    name, description, stage = "tamperer", "edits handoffs", ACT
+
+    def propose(self, ctx: AgentContext) -> list[Proposal]:
+        for p in ctx.handoffs:
+            p.parameters["approved"] = True  # type: ignore[index]
+        return []
+
+
+def test_an_agent_cannot_change_what_an_earlier_agent_proposed() -> None:
+    plan = run_agents([ResearchAgent(), Tamperer(), CrmAgent()], context())
+    [insight] = plan.proposals
+    assert "approved" not in insight.parameters

@@ -61,6 +61,13 @@ class BadStage:
         return []
 
 
+class TrueStage:
+    name, description, stage = "truthy", "A stage that is a bool.", True
+
+    def propose(self, ctx: AgentContext) -> list[Proposal]:
+        return []
+
+
 class NeedsArgs:
     name, description, stage = "needy", "Wants a key.", ACT
 
@@ -78,7 +85,7 @@ def make_sender() -> Sender:
 @pytest.fixture(autouse=True)
 def fake_module(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
     module = types.ModuleType(FAKE)
-    for obj in (Scout, Writer, Sender, NoPropose, BadStage, NeedsArgs, make_sender):
+    for obj in (Scout, Writer, Sender, NoPropose, BadStage, TrueStage, NeedsArgs, make_sender):
         setattr(module, obj.__name__, obj)
     module.Broken = property()  # type: ignore[attr-defined]
     module.WRITER = Writer()  # type: ignore[attr-defined]
@@ -153,6 +160,7 @@ def test_a_plug_in_that_fails_to_import_names_its_distribution(tmp_path: Path) -
     [
         ("lazy", "NoPropose", "NoPropose lacks propose"),
         ("late", "BadStage", "its stage is 7"),
+        ("truthy", "TrueStage", "its stage is True"),
         ("needy", "NeedsArgs", "could not be built with no arguments"),
         ("impostor", "Scout", "its name is 'scout', but it is registered as 'impostor'"),
         ("broken", "Broken", "is a property, not a class"),

@@ -173,3 +173,23 @@ def test_a_validated_learning_becomes_an_insight_citing_it() -> None:
     assert len(cited) == 1
     assert cited[0].parameters["opportunity"]["channel"] == "email"
     assert not any("learning:L-8" in p.evidence for p in proposals)
+
+
+def test_every_csv_cell_is_data_and_quoted_only_briefly() -> None:
+    # An instruction in the source column, and an endless one in the date column: both are only
+    # reported, quoted within the excerpt's length, and steer nothing.
+    doc = Document(
+        "signals.csv",
+        "date,source,signal,value,note\n"
+        f"2026-11-10,{INJECTION.replace(',', '')},base layer searches,40,Cold snap ahead\n"
+        f"{'x' * 5000},search-trends,base layer searches,50,Cold snap ahead\n",
+    )
+    proposals = propose(agent_context(documents=(doc,)))
+    flagged = [p for p in proposals if "document:signals.csv:2" in p.evidence]
+    assert len(flagged) == 1
+    assert flagged[0].parameters.get("flag") == "instruction-like text"
+    assert flagged[0].parameters["opportunity"]["angle"] is None
+    assert all(p.parameters.get("flag") is None for p in proposals if p is not flagged[0])
+    for p in proposals:
+        assert len(p.parameters["finding"]) < 2 * EXCERPT_CHARS + 200
+        assert "x" * 100 not in p.rationale

@@ -22,7 +22,7 @@ The seed picks each experiment's assignment salt (which customers or clicks land
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 from statistics import median
 from typing import Any
 
@@ -252,6 +252,9 @@ def _cut(ctx: AgentContext, under: Under) -> Proposal | None:
     if current.amount <= 0:
         return None
     step = budget.max_change_pct if budget.max_change_pct is not None else DEFAULT_MAX_CHANGE_PCT
+    # Money already committed or spent this period stays in the budget: a cut below it is not
+    # a cut but an overdraft.
+    used = current - ctx.ledger.position(channel, ctx.now).available
     floor = next((g.min for g in ctx.objective.guardrails if g.kpi is Kpi.ROAS), None)
     marginal = ctx.forecasts.marginal_roas(channel)
     severe = (marginal is not None and marginal.mean < 1.0) or (
@@ -259,6 +262,10 @@ def _cut(ctx: AgentContext, under: Under) -> Proposal | None:
     )
     pct = Decimal(str(step)) if severe else Decimal(str(step)) / 2
     new_amount = (current.amount * (1 - pct / 100)).quantize(_CENT, ROUND_HALF_EVEN)
+    new_amount = max(new_amount, used.amount.quantize(_CENT, ROUND_CEILING))
+    if new_amount >= current.amount:
+        return None  # no room to cut: a step of 0% or the period's money already used
+    pct = ((current.amount - new_amount) / current.amount * 100).quantize(Decimal("0.1"))
     new = Money(new_amount, current.currency)
     saved = float(current.amount - new_amount)
     effect = _cut_effect(ctx, saved, marginal)
@@ -324,17 +331,20 @@ def _experiment(ctx: AgentContext, s: ChannelSeries, salt: str) -> Proposal | No
     weekly = volume / n
     if baseline is None or not 0 < baseline < 1:
         return None
+    # The smallest lift a test of at most MAX_TEST_DAYS detects; none when even the largest
+    # would need longer, or the treated rate would pass 1.
+    sized = None
     for lift in LIFTS:
         if baseline * (1 + lift) >= 1:
             break
         per_arm = sample_size_per_arm(baseline, lift)
         days = duration_days(per_arm, 2, HOLDOUT, weekly)
         if days is not None and days <= MAX_TEST_DAYS:
+            sized = (lift, per_arm, days)
             break
-    else:
+    if sized is None:
         return None
-    if days is None or days > MAX_TEST_DAYS:
-        return None
+    lift, per_arm, days = sized
     hypothesis = (
         f"A new {what} on {s.channel} lifts conversions per {unit} by at least {lift:.0%} "
         f"over the current {baseline:.3%}."

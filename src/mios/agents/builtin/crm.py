@@ -16,8 +16,9 @@ variant the journey is skipped on that channel. It then keeps what it knows of t
 
 - consent: only on a channel where most of the segment's reachable members (not suppressed)
   granted consent; never a segment whose members are mostly suppressed; never a sensitive one;
-- caps: no customer planned more sends in the week than the channel's weekly cap, or than the
-  cap across channels (the context holds no contact history yet, so the week starts at zero);
+- caps: no customer planned more sends than the channel's cap, or than the cap across
+  channels; a run's sends go out on one day, so the lower of the day's and the week's cap
+  binds (the context holds no contact history yet, so the day starts at zero);
 - money: spend = reachable members x the channel's cost per contact, within what the channel's
   budget still has (less what this run already proposed), the per-action and daily maxima.
 
@@ -35,6 +36,7 @@ import numpy as np
 
 from mios.agents.protocol import ACT, AgentContext
 from mios.domain.channel import ChannelName
+from mios.domain.guardrails import ContactCaps
 from mios.domain.money import Money
 from mios.domain.objective import Kpi
 from mios.domain.offer import Offer
@@ -275,15 +277,16 @@ def _candidate(
 def _value(
     ctx: AgentContext, channel: ChannelName, offer: Offer | None, conversions: float, spend: float
 ) -> float:
-    """Expected value toward the objective's KPI: profit, revenue, or conversions."""
+    """Expected value toward the objective's KPI: profit, revenue or pipeline, or
+    conversions."""
     kpi = ctx.objective.primary_kpi
-    if kpi not in (Kpi.PROFIT, Kpi.REVENUE):
+    if kpi not in (Kpi.PROFIT, Kpi.REVENUE, Kpi.PIPELINE):
         return conversions
     order = ctx.forecasts.order_value(channel, offer.id if offer else None)
     if order is None:
         return conversions
     revenue = conversions * order.mean
-    if kpi is Kpi.REVENUE:
+    if kpi in (Kpi.REVENUE, Kpi.PIPELINE):  # pipeline: the value of the deals opened
         return revenue
     margins = [o.margin for o in ctx.workspace.offers]
     margin = offer.margin if offer else (float(np.mean(margins)) if margins else 1.0)
@@ -304,11 +307,10 @@ def _select(ctx: AgentContext, candidates: list[_Candidate]) -> list[Proposal]:
         if (c.segment.id, c.channel, c.variant.id) in sent:
             continue
         counts = planned.setdefault(c.channel, np.zeros(len(ctx.customers), dtype=np.int64))
-        caps = contact.per_channel.get(c.channel)
-        week = None if caps is None else caps.week
-        if week is not None and np.any(counts[c.reach] + 1 > week):
+        cap = _cap(contact.per_channel.get(c.channel))
+        if cap is not None and np.any(counts[c.reach] + 1 > cap):
             continue
-        every = contact.all_channels.week
+        every = _cap(contact.all_channels)
         if every is not None and np.any(total[c.reach] + 1 > every):
             continue
         spent = committed.get(c.channel, Money.zero(ctx.workspace.currency))
@@ -330,6 +332,13 @@ def _select(ctx: AgentContext, candidates: list[_Candidate]) -> list[Proposal]:
     return proposals
 
 
+def _cap(caps: ContactCaps | None) -> int | None:
+    """The most sends one run may plan per customer: a run's sends go out together, on one
+    day, so the day's cap binds as well as the week's."""
+    limits = [] if caps is None else [c for c in (caps.day, caps.week) if c is not None]
+    return min(limits) if limits else None
+
+
 def _proposal(ctx: AgentContext, c: _Candidate) -> Proposal:
     mean, low, high = c.conversions
     audience = int(c.reach.sum())
@@ -341,7 +350,7 @@ def _proposal(ctx: AgentContext, c: _Candidate) -> Proposal:
         f"suppressed), about {mean:.1f} conversions (90% interval {low:.1f}-{high:.1f}) for "
         f"{c.spend}; expected {objective.primary_kpi} contribution {c.value:,.2f} toward the "
         f"objective of {objective.target:,.0f} {objective.primary_kpi} in "
-        f"{objective.horizon_days} days, within the weekly contact caps."
+        f"{objective.horizon_days} days, within the daily and weekly contact caps."
     )
     evidence = [f"variant:{c.variant.id}", f"segment:{c.segment.id}", f"history:{c.channel}"]
     if c.offer is not None:

@@ -61,6 +61,7 @@ MAX_PER_DOCUMENT = 6
 MAX_SEGMENT_FINDINGS = 3
 BOOTSTRAP_DRAWS = 400
 URGENT_DAYS = 21
+ABOUT_CHARS = 40  # a CSV row's source and date, quoted beside its signal
 
 
 @dataclass(frozen=True)
@@ -367,11 +368,12 @@ def _document(ctx: AgentContext, document: Document, today: date) -> list[Findin
     out: list[Finding] = []
     kept = []
     for line, text, row in rows:
-        if not text:
-            continue
-        if is_instruction(text):
-            out.append(_flag(document, line, text))
-        else:
+        # Every cell is read for text addressed to a system, not only the ones matched for words:
+        # a source or date column is quoted too.
+        cells = " ".join(v for v in row.values() if v) or text
+        if is_instruction(cells):
+            out.append(_flag(document, line, cells))
+        elif text:
             kept.append((line, text, row))
     entries = (
         _grouped(kept)
@@ -444,7 +446,7 @@ def _signal(ctx: AgentContext, document: Document, entry: _Entry, today: date) -
         effect = send_effect(ctx, segment_id, channel, offer, angle, reach)
     row, line = entry.row, entry.lines[-1]
     quote = excerpt(entry.text)
-    about = ", ".join(p for p in (row.get("source"), row.get("date")) if p)
+    about = ", ".join(excerpt(p, ABOUT_CHARS) for p in (row.get("source"), row.get("date")) if p)
     text = f'{document.name} line {line}{f" ({about})" if about else ""}: "{quote}"'
     if entry.since_first is not None:
         text += f" (value {percent(entry.since_first)} since line {entry.lines[0]})"
