@@ -8,7 +8,9 @@ Every implementation keeps the same contract (``tests/contracts/test_channel_con
   again with ``duplicate=True``, so a retry of an attempt that half-succeeded is harmless;
 - an outage raises ``ChannelUnavailable`` having done nothing, so the same action may be
   retried later and is then executed for the first time;
-- after ``close()`` every ``execute`` raises ``ChannelError``; closing twice is harmless.
+- after ``close()`` every ``execute`` raises ``ChannelError``; closing twice is harmless;
+- connectors record each receipt in a ``ReceiptLog`` (``mios.channels.receipts``) before
+  returning; with a durable one, a restarted process answers a retry from it.
 
 ``MarketError`` and other ``InputError``\\ s pass through unchanged: bad input is not a channel
 failure, and retrying it would fail the same way.
@@ -16,7 +18,6 @@ failure, and retrying it would fail the same way.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -36,6 +37,12 @@ class Receipt:
     external_id: str
     duplicate: bool = False  # the key was executed before; this is that receipt, nothing new
     note: str | None = None  # why less happened than asked
+
+
+class ReceiptLookup(Protocol):
+    """Anything that finds a receipt by idempotency key: a dict, or a durable ``ReceiptLog``."""
+
+    def get(self, key: str, /) -> Receipt | None: ...
 
 
 class Channel(Protocol):
@@ -66,7 +73,7 @@ def admit(action: Action, serves: frozenset[ChannelName], *, closed: bool) -> Ch
     return channel
 
 
-def replay(receipts: Mapping[str, Receipt], action: Action) -> Receipt | None:
+def replay(receipts: ReceiptLookup, action: Action) -> Receipt | None:
     """The earlier receipt for this idempotency key, marked duplicate; ``None`` if it is new.
 
     A key belongs to one action: another action arriving with it is refused, since executing
