@@ -18,6 +18,7 @@ BENCHMARKS = [
     "bench_ope.py",
     "bench_clv.py",
     "bench_experiments.py",
+    "bench_ingest.py",
 ]
 
 if __name__ == "__main__":

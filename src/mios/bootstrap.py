@@ -18,6 +18,7 @@ from mios.persistence.audit_log import SqlAuditLog
 from mios.persistence.context_store import SqlContextStore
 from mios.persistence.engine import create_database_engine, migrate
 from mios.persistence.governance_store import SqlGovernanceStore
+from mios.persistence.outcome_store import SqlOutcomeStore
 from mios.persistence.shared_transaction import SharedTransaction
 
 if TYPE_CHECKING:
@@ -76,6 +77,12 @@ def open_governance(workspace: Path, settings: Settings) -> Governance:
     return Governance(
         SqlGovernanceStore(engine, shared), SqlAuditLog(engine, shared=shared), engine, shared
     )
+
+
+def open_outcomes(workspace: Path, settings: Settings) -> SqlOutcomeStore:
+    """The workspace's outcome store, in the same database as its context, migrated; ``close``
+    it when done (that disposes its engine)."""
+    return SqlOutcomeStore(_migrated_engine(workspace, settings))
 
 
 def human_command(
