@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mios.domain.action import Action
+from mios.domain.customer import EU_COUNTRIES, EU_REGIONS
 from mios.domain.customer_table import CustomerTable
 from mios.domain.segment import Segment
 from mios.domain.workspace import Workspace
@@ -74,6 +75,32 @@ class _SegmentRows:
             found = self._rows[segment] = np.flatnonzero(mask).astype(np.int64)
             found.flags.writeable = False
         return found
+
+
+class _EuRows:
+    """Which customers are in the EU (by region or country), once per customer table: consent
+    and the facts both ask, for every message. One entry, read and replaced whole, so a thread
+    never pairs one table with another's mask."""
+
+    entry: tuple[CustomerTable, BoolArray] | None = None
+
+    def mask(self, customers: CustomerTable) -> BoolArray:
+        entry = self.entry
+        if entry is not None and entry[0] is customers:
+            return entry[1]
+        mask = customers.region.isin(EU_REGIONS) | customers.country.isin(EU_COUNTRIES)
+        mask.flags.writeable = False
+        self.entry = (customers, mask)
+        return mask
+
+
+_EU = _EuRows()
+
+
+def in_eu(customers: CustomerTable, rows: IntArray) -> BoolArray:
+    """For each of ``rows``: is that customer in the EU (region or country)?"""
+    hit: BoolArray = _EU.mask(customers)[rows]
+    return hit
 
 
 def segment_mask(segment: Segment, customers: CustomerTable) -> BoolArray:

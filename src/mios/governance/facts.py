@@ -29,15 +29,13 @@ from mios.domain.channel import CONSENT_CHANNELS
 from mios.domain.customer import (
     BASIS_CODES,
     CONSENT_CODES,
-    EU_COUNTRIES,
-    EU_REGIONS,
     ConsentStatus,
     LawfulBasis,
 )
 from mios.domain.customer_table import CustomerTable, consent_column
 from mios.domain.proposal import Audience
 from mios.domain.workspace import Workspace
-from mios.governance.audience import Recipients
+from mios.governance.audience import Recipients, in_eu
 
 Facts = dict[str, Any]
 _LEGITIMATE_INTEREST = BASIS_CODES.index(LawfulBasis.LEGITIMATE_INTEREST)
@@ -132,9 +130,9 @@ def _audience(
         column = consent_column(channel)
         granted = customers.consent_status[rows, column] == _GRANTED
         facts["without_consent"] = int(np.count_nonzero(~granted))
-        in_eu = customers.region.isin(EU_REGIONS, rows) | customers.country.isin(EU_COUNTRIES, rows)
+        eu = in_eu(customers, rows)
         on_interest = customers.consent_basis[rows, column] == _LEGITIMATE_INTEREST
-        facts["eu_legitimate_interest"] = int(np.count_nonzero(in_eu & on_interest))
+        facts["eu_legitimate_interest"] = int(np.count_nonzero(eu & on_interest))
     if audience.segment_id is not None:
         facts["segment_id"] = audience.segment_id
     if audience.estimated_size is not None:

@@ -13,14 +13,13 @@ from mios.domain.channel import CONSENT_CHANNELS, ChannelName
 from mios.domain.customer import (
     BASIS_CODES,
     CONSENT_CODES,
-    EU_COUNTRIES,
-    EU_REGIONS,
     ConsentStatus,
     LawfulBasis,
 )
 from mios.domain.customer_table import consent_column
 from mios.domain.governance import Finding
 from mios.domain.proposal import ActionKind
+from mios.governance.audience import in_eu
 from mios.governance.checkers.reach import about_customers, reached
 from mios.governance.review_context import Check, ReviewContext
 from mios.types import BoolArray
@@ -52,12 +51,12 @@ class ConsentChecker:
         column = consent_column(channel)
         granted = table.consent_status[rows, column] == _GRANTED
         basis = table.consent_basis[rows, column]
-        in_eu = table.region.isin(EU_REGIONS, rows) | table.country.isin(EU_COUNTRIES, rows)
+        eu = in_eu(table, rows)
         rules: list[tuple[str, BoolArray, str]] = [
             ("consent/not-granted", ~granted, f"without granted consent for {channel}"),
             (
                 "consent/eu-lawful-basis",
-                in_eu & (basis == _NO_BASIS),
+                eu & (basis == _NO_BASIS),
                 f"in the EU without a lawful basis recorded for {channel}",
             ),
             ("consent/suppressed", table.suppressed[rows], "suppressed"),
