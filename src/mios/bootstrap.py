@@ -23,9 +23,13 @@ from mios.persistence.shared_transaction import SharedTransaction
 
 if TYPE_CHECKING:
     from mios.agents.protocol import AgentContext
+    from mios.channels.port import Channel
     from mios.context.store import ContextSnapshot
+    from mios.domain.channel import ChannelName
     from mios.domain.guardrails import Guardrails
     from mios.governance.command import HumanCommand
+    from mios.lifecycle.durable import DurableLifecycle
+    from mios.lifecycle.services import CycleServices, OutcomeSource, QueueSettings
 
 #: Where a person's API token is read from. Never a command-line option: those end up in
 #: shell history and in the process list, where anyone on the machine can read them.
@@ -148,4 +152,109 @@ def agent_context(
         now=now,
         seed=seed,
         documents=read_documents(workspace / "data" / "research"),
+    )
+
+
+#: Where DBOS keeps its checkpoints for a workspace on SQLite.
+DBOS_FILE = "dbos.db"
+
+
+@dataclass
+class Lifecycle:
+    """The durable lifecycle of one workspace and what it opened; ``launch`` to run cycles
+    (DBOS is one per process), ``close`` when done (it also stops DBOS)."""
+
+    durable: DurableLifecycle
+    services: CycleServices
+    closers: tuple[Callable[[], None], ...]
+
+    def launch(self) -> Lifecycle:
+        self.durable.launch()
+        return self
+
+    def close(self) -> None:
+        if self.durable.launched:
+            self.durable.destroy()
+        for close in self.closers:
+            close()
+
+    def __enter__(self) -> Lifecycle:
+        return self.launch()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def dbos_database_url(workspace: Path, settings: Settings) -> str:
+    """DBOS's system database: the configured PostgreSQL database (DBOS keeps to its own
+    schema there), or a SQLite file beside the workspace's own."""
+    if settings.database_url:
+        return settings.database_url
+    return f"sqlite:///{(workspace / DATA_DIR / DBOS_FILE).resolve()}"
+
+
+def open_lifecycle(
+    workspace: Path,
+    settings: Settings,
+    *,
+    channels: Mapping[ChannelName, Channel],
+    source: OutcomeSource | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    seed: int = 0,
+    queues: Mapping[ChannelName, QueueSettings] | None = None,
+    polling_interval: float = 1.0,
+    executor_id: str | None = None,
+) -> Lifecycle:
+    """The real parts of a cycle, wired: the context store, Human Command with the built-in
+    checkers, the installed agents, durable receipts and outcomes, the cycle store, and the
+    given channel connectors (``source``: the simulator channel, whose days pass while a cycle
+    measures). Each channel's queue is limited to its ``daily_capacity`` actions a day unless
+    ``queues`` says otherwise. Not launched yet."""
+    # Imported here: DBOS, SciPy and the CEL runtime take seconds, and most commands never run
+    # a cycle.
+    from mios.agents.registry import AgentRegistry  # noqa: PLC0415
+    from mios.governance.checkers import built_in_checkers  # noqa: PLC0415
+    from mios.lifecycle.durable import DurableConfig, DurableLifecycle  # noqa: PLC0415
+    from mios.lifecycle.services import CycleServices, QueueSettings  # noqa: PLC0415
+    from mios.persistence.cycle_store import SqlCycleStore  # noqa: PLC0415
+    from mios.persistence.outcome_store import SqlOutcomeStore  # noqa: PLC0415
+    from mios.persistence.receipt_log import SqlReceiptLog  # noqa: PLC0415
+
+    context = open_context_store(workspace, settings, clock=clock)
+    governance = open_governance(workspace, settings)
+    try:
+        shop = context.snapshot().workspace
+        limits = {
+            c.name: QueueSettings(limit=c.daily_capacity, period=86_400.0)
+            for c in shop.channels
+            if c.daily_capacity
+        }
+        services = CycleServices(
+            context=context,
+            agents=AgentRegistry.discover(),
+            agent_context=lambda snapshot, now, seed: agent_context(
+                snapshot, workspace, now=now, seed=seed
+            ),
+            command=human_command(governance, shop.guardrails, clock=clock),
+            checkers=built_in_checkers(),
+            channels=dict(channels),
+            receipts=SqlReceiptLog(governance.engine),
+            outcomes=SqlOutcomeStore(governance.engine),
+            cycles=SqlCycleStore(governance.engine),
+            clock=clock,
+            source=source,
+            seed=seed,
+            queues={**limits, **(queues or {})},
+        )
+    except BaseException:
+        context.close()
+        governance.close()
+        raise
+    config = DurableConfig(
+        dbos_database_url(workspace, settings),
+        executor_id=executor_id,
+        polling_interval=polling_interval,
+    )
+    return Lifecycle(
+        DurableLifecycle(services, config), services, (context.close, governance.close)
     )

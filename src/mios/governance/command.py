@@ -278,6 +278,21 @@ class HumanCommand(PeopleCommands):
         self.store.save_request(request)
         self._record(GOVERNANCE, None, "approval.used", request.id, {"action": action.id})
 
+    @atomic
+    def record_transition(
+        self,
+        action: Action,
+        actor: str,
+        event: str,
+        data: Mapping[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Save an action that moved on after the gate (executing, executed, failed) and its
+        audit record, together: the lifecycle's moves are on the record like people's."""
+        self.store.save_action(action)
+        details = {"version": action.version, **(data or {})}
+        self._record(actor, None, event, action.id, details, reason)
+
     # -- changes to the rules themselves --------------------------------------------------
 
     @atomic

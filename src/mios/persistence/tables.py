@@ -18,6 +18,10 @@ and ``governance_state`` (the kill switch). Actions and requests are kept whole 
 Operations (migration 0004): ``receipts``, one per idempotency key, what a channel did with an
 action (so an effect is never repeated across restarts), and ``outcomes``, one per outcome id,
 what was measured afterwards (an event ingested twice counts once); money as Decimal text.
+
+Cycles (migration 0005): ``cycles``, one per cycle of a playbook (the ``Cycle`` as JSON in
+``body``, what its stages recorded in ``summary``), and ``cycle_cells``, what each cycle
+measured per response-model cell.
 """
 
 from __future__ import annotations
@@ -215,6 +219,32 @@ outcomes = Table(
     Index("ix_outcomes_action_id", "action_id"),
     Index("ix_outcomes_tracking_id", "tracking_id"),
     Index("ix_outcomes_at", "at"),
+)
+
+cycles = Table(
+    "cycles",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("playbook", Text, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("stage", String(16), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    UniqueConstraint("playbook", "number", name="uq_cycles_playbook_number"),
+)
+
+cycle_cells = Table(
+    "cycle_cells",
+    metadata,
+    Column("cycle_id", Text, primary_key=True),
+    Column("segment", Text, primary_key=True),
+    Column("channel", String(32), primary_key=True),
+    Column("offer", Text, primary_key=True),
+    Column("angle", Text, primary_key=True),
+    Column("trials", BigInteger, nullable=False),
+    Column("successes", BigInteger, nullable=False),
+    Column("revenue", Text, nullable=False),
 )
 
 CUSTOMER_COLUMNS: tuple[str, ...] = tuple(c.name for c in customers.columns if c.name != "row_id")

@@ -1,0 +1,220 @@
+"""The last two stages of a cycle: measure what its actions did, and learn from it.
+
+    measure   let the market's days pass (a simulator source, for the playbook's measurement
+              window), keep every outcome it reported (``OutcomeSink``, once per outcome id),
+              attribute outcomes to the cycle's actions by action id, mark them ``measured``
+    learn     the response model's counts per cell (messages, conversions, revenue), kept per
+              cycle for the next cycle's forecaster; a learning per cell measured; and a
+              learning per kind of proposal people rejected (kind, segment, offer, with their
+              reasons), so agents reading ``ctx.learnings`` can propose less of it
+
+Both may run again after a crash: cells are replaced per cycle, outcomes are kept once, a
+learning already in the context unchanged is not written again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from mios.brain.decide_response import UNNAMED
+from mios.context.store import ContextChange
+from mios.domain.action import Action, ActionState
+from mios.domain.cycle import Cycle, CycleStage
+from mios.domain.outcome import Learning, OutcomeKind
+from mios.domain.proposal import ActionKind
+from mios.lifecycle.cycle_store import CellCount
+from mios.lifecycle.services import LIFECYCLE, CycleServices
+from mios.lifecycle.steps import advance, playbook_named
+
+#: Outcome kinds whose money is revenue (a conversion carries its order's value).
+_VALUED = frozenset({OutcomeKind.CONVERSION, OutcomeKind.REVENUE})
+#: How many messages make a cell's rate worth half confidence.
+_HALF_CONFIDENCE_SENDS = 1000
+
+
+@dataclass(frozen=True)
+class ActionMeasure:
+    """What one action of the cycle produced, from its receipt and its outcomes."""
+
+    action_id: str
+    kind: ActionKind
+    cell: tuple[str, str, str, str] | None  # messages only
+    sent: int
+    conversions: int
+    revenue: Decimal
+    counts: dict[str, int]  # every outcome kind seen, summed
+
+
+@dataclass(frozen=True)
+class Measured:
+    ingested: int  # outcomes new to the sink
+    actions: tuple[ActionMeasure, ...]
+
+
+def cell_of(action: Action) -> tuple[str, str, str, str]:
+    """The response-model cell of a message (as ``decide_response.cell_of`` for proposals)."""
+    audience, content = action.audience, action.content
+    return (
+        (audience.segment_id if audience else None) or UNNAMED,
+        str(action.channel) if action.channel else UNNAMED,
+        (content.offer_id if content else None) or UNNAMED,
+        (content.angle if content else None) or UNNAMED,
+    )
+
+
+def measure(services: CycleServices, cycle: Cycle) -> Measured:
+    advance(services, cycle, CycleStage.MEASURE)
+    snapshot = services.context.snapshot(cycle.snapshot_version)
+    book = playbook_named(snapshot.workspace, cycle.playbook)
+    ingested = 0
+    if services.source is not None:
+        for _ in range(book.measurement_window_days):
+            services.source.advance_day()
+        ingested = services.outcomes.add(services.source.take_outcomes())
+    store = services.command.store
+    measures = []
+    for action_id in cycle.action_ids:
+        action = store.action(action_id)
+        if action is None or action.state not in (ActionState.EXECUTED, ActionState.MEASURED):
+            continue
+        counts: dict[str, int] = defaultdict(int)
+        revenue = Decimal(0)
+        for outcome in services.outcomes.query(action_ids=[action_id]):
+            counts[str(outcome.kind)] += outcome.count
+            if outcome.kind in _VALUED and outcome.value is not None:
+                revenue += outcome.value.amount
+        receipt = services.receipts.get(action.idempotency_key)
+        # Messages sent: the channel's count, or what was reported delivered if more (a
+        # channel that takes an action whole reports one unit).
+        accepted = receipt.accepted if receipt is not None else 0
+        sent = max(accepted, counts[OutcomeKind.DELIVERED])
+        is_message = action.kind is ActionKind.SEND_MESSAGE
+        measures.append(
+            ActionMeasure(
+                action.id,
+                action.kind,
+                cell_of(action) if is_message else None,
+                sent,
+                counts[OutcomeKind.CONVERSION],
+                revenue,
+                dict(counts),
+            )
+        )
+        if action.state is ActionState.EXECUTED:
+            action.measure(services.clock(), LIFECYCLE)
+            services.command.record_transition(action, LIFECYCLE, "action.measured", dict(counts))
+    advance(
+        services,
+        cycle,
+        CycleStage.OPTIMIZE,
+        measured=len(measures),
+        outcomes_ingested=ingested,
+        conversions=sum(m.conversions for m in measures),
+        revenue=str(sum((m.revenue for m in measures), Decimal(0))),
+    )
+    return Measured(ingested, tuple(measures))
+
+
+def learn(services: CycleServices, cycle: Cycle, measured: Measured) -> tuple[str, ...]:
+    """Counts per cell for the response model, learnings into the context; ends the cycle."""
+    now = services.clock()
+    cells = cell_counts(measured.actions)
+    services.cycles.save_cells(cycle.id, cells)
+    learnings = [_cell_learning(cycle, cell, measured.actions, now) for cell in cells]
+    learnings += rejection_learnings(services, cycle, now)
+    head = services.context.snapshot()
+    known = {lr.id: lr for lr in head.learnings}
+    new = tuple(
+        lr
+        for lr in learnings
+        if lr.id not in known
+        or (known[lr.id].insight, known[lr.id].evidence) != (lr.insight, lr.evidence)
+    )
+    if new:
+        services.context.write(
+            ContextChange(learnings=new),
+            actor=LIFECYCLE,
+            reason=f"{cycle.id}: what was measured and what people rejected",
+        )
+    ids = tuple(lr.id for lr in learnings)
+    if cycle.stage is not CycleStage.DONE:
+        cycle.finish(max(now, cycle.started_at))
+    services.cycles.save(cycle, {"learnings": list(ids), "cells": len(cells)})
+    return ids
+
+
+def cell_counts(measures: Sequence[ActionMeasure]) -> list[CellCount]:
+    trials: dict[tuple[str, str, str, str], int] = defaultdict(int)
+    successes: dict[tuple[str, str, str, str], int] = defaultdict(int)
+    revenue: dict[tuple[str, str, str, str], Decimal] = defaultdict(Decimal)
+    for m in measures:
+        if m.cell is None or m.sent <= 0:
+            continue
+        trials[m.cell] += m.sent
+        successes[m.cell] += min(m.conversions, m.sent)
+        revenue[m.cell] += m.revenue
+    return [CellCount(*key, trials[key], successes[key], revenue[key]) for key in sorted(trials)]
+
+
+def _cell_learning(
+    cycle: Cycle, cell: CellCount, measures: Sequence[ActionMeasure], now: datetime
+) -> Learning:
+    rate = cell.successes / cell.trials
+    evidence = tuple(f"action:{m.action_id}" for m in measures if m.cell == cell.key)
+    return Learning(
+        id=f"{cycle.id}:cell:{'/'.join(cell.key)}",
+        insight=(
+            f"{cell.channel} to {cell.segment} (offer {cell.offer}, angle {cell.angle}): "
+            f"{cell.successes} conversions from {cell.trials} messages ({rate:.2%}), "
+            f"revenue {cell.revenue:.2f}"
+        ),
+        evidence=evidence,
+        confidence=cell.trials / (cell.trials + _HALF_CONFIDENCE_SENDS),
+        created_at=now,
+        cycle_id=cycle.id,
+        model_updates=(f"response-model:{'/'.join(cell.key)}",),
+    )
+
+
+def rejection_learnings(services: CycleServices, cycle: Cycle, now: datetime) -> list[Learning]:
+    """One learning per (kind, segment, offer) people rejected in any cycle of the playbook so
+    far, with every rejected action as evidence and the reasons people gave."""
+    store = services.command.store
+    groups: dict[tuple[str, str, str], list[tuple[str, str]]] = defaultdict(list)
+    for each in services.cycles.cycles(cycle.playbook):
+        ids = cycle.action_ids if each.id == cycle.id else each.action_ids
+        for action_id in ids:
+            action = store.action(action_id)
+            if action is None or action.state is not ActionState.BLOCKED:
+                continue
+            block = action.history[-1]
+            if not (block.reason or "").startswith("rejected by"):
+                continue  # blocked by a rule or an expiry, not by a person
+            audience, content = action.audience, action.content
+            key = (
+                str(action.kind),
+                (audience.segment_id if audience else None) or UNNAMED,
+                (content.offer_id if content else None) or UNNAMED,
+            )
+            groups[key].append((action.id, block.reason or ""))
+    learnings = []
+    for (kind, segment, offer), rejected in sorted(groups.items()):
+        reasons = "; ".join(sorted({r for _, r in rejected}))
+        learnings.append(
+            Learning(
+                id=f"rejected:{kind}:{segment}:{offer}",
+                insight=(
+                    f"People rejected {len(rejected)} {kind} proposal(s) for segment {segment} "
+                    f"with offer {offer}: {reasons}"
+                ),
+                evidence=tuple(f"action:{a}" for a, _ in rejected),
+                confidence=len(rejected) / (len(rejected) + 1),
+                created_at=now,
+                cycle_id=cycle.id,
+            )
+        )
+    return learnings
