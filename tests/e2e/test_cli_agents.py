@@ -84,8 +84,8 @@ def test_help_shows_an_example(command: list[str]) -> None:
     assert "Example" in result.stdout
 
 
-def test_crm_email_sends_pass_the_copy_checks_of_governance(shop: Path) -> None:
-    """Copy from content, sent by CRM, meets brand, claims, PII and commercial-email rules."""
+def test_crm_email_sends_pass_every_check_of_governance(shop: Path) -> None:
+    """Copy from content, sent by CRM to whom it may lawfully reach, passes governance."""
     from mios.agents.planner import run_agents
     from mios.agents.registry import create
     from mios.bootstrap import agent_context, open_context_store, utc_now
@@ -114,15 +114,13 @@ def test_crm_email_sends_pass_the_copy_checks_of_governance(shop: Path) -> None:
     assert sends
     reviewer = Reviewer(workspace, built_in_checkers())
     review_context = ReviewContext(workspace, customers, snapshot.ledger, utc_now())
-    copy_rules = ("brand/", "commercial-email/", "pii/")
     for proposal in sends:
         review = reviewer.review(Action.from_proposal(proposal, f"a-{proposal.id}"), review_context)
-        denied = [
-            f.rule_id
-            for f in review.verdict.findings
-            if f.severity is FindingSeverity.DENY and f.rule_id.startswith(copy_rules)
-        ]
+        denied = [f.rule_id for f in review.verdict.findings if f.severity is FindingSeverity.DENY]
+        # Copy, consent, lawful basis, suppression, caps, budget: nothing in a CRM send is
+        # refused, and no sensitive customer is reached (nothing asks legal).
         assert denied == [], (proposal.id, denied)
+        assert "sensitive-audience/approval" not in {f.rule_id for f in review.verdict.findings}
 
 
 def test_the_model_comes_from_mios_llm_model(shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,7 +21,7 @@ from mios.brain.decide_forecast import (
     ProposalForecast,
 )
 from mios.brain.response import ResponseModel
-from mios.domain.proposal import ActionKind, Forecast, Interval, Proposal
+from mios.domain.proposal import ActionKind, Forecast, Interval, Proposal, segment_of
 from mios.errors import DomainError
 
 #: The cell key of what a proposal leaves unnamed (an audience listed by id, no offer, no angle).
@@ -97,9 +97,9 @@ class ResponseForecaster:
 
 def cell_of(proposal: Proposal) -> tuple[str, str, str, str]:
     """The response-model cell of a message: segment, channel, offer, angle."""
-    audience, content = proposal.audience, proposal.content
+    content = proposal.content
     return (
-        (audience.segment_id if audience else None) or UNNAMED,
+        segment_of(proposal.audience, proposal.parameters) or UNNAMED,
         str(proposal.channel) if proposal.channel else UNNAMED,
         (content.offer_id if content else None) or UNNAMED,
         (content.angle if content else None) or UNNAMED,

@@ -147,6 +147,15 @@ _REQUIRED: Mapping[ActionKind, tuple[str, ...]] = {
 }
 
 
+def segment_of(audience: Audience | None, parameters: Mapping[str, Any]) -> str | None:
+    """The segment a message is for: its audience's segment, or, for an audience listed by id
+    (the segment's members a sender may lawfully reach), ``parameters["segment"]``."""
+    if audience is not None and audience.segment_id is not None:
+        return audience.segment_id
+    named = parameters.get("segment")
+    return named if isinstance(named, str) and named.strip() else None
+
+
 def check_executable(
     kind: ActionKind,
     *,

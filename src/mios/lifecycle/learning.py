@@ -25,7 +25,7 @@ from mios.context.store import ContextChange
 from mios.domain.action import Action, ActionState
 from mios.domain.cycle import Cycle, CycleStage
 from mios.domain.outcome import Learning, OutcomeKind
-from mios.domain.proposal import ActionKind
+from mios.domain.proposal import ActionKind, segment_of
 from mios.lifecycle.cycle_store import CellCount
 from mios.lifecycle.services import LIFECYCLE, CycleServices
 from mios.lifecycle.steps import advance, playbook_named
@@ -57,9 +57,9 @@ class Measured:
 
 def cell_of(action: Action) -> tuple[str, str, str, str]:
     """The response-model cell of a message (as ``decide_response.cell_of`` for proposals)."""
-    audience, content = action.audience, action.content
+    content = action.content
     return (
-        (audience.segment_id if audience else None) or UNNAMED,
+        segment_of(action.audience, action.parameters) or UNNAMED,
         str(action.channel) if action.channel else UNNAMED,
         (content.offer_id if content else None) or UNNAMED,
         (content.angle if content else None) or UNNAMED,
@@ -194,10 +194,10 @@ def rejection_learnings(services: CycleServices, cycle: Cycle, now: datetime) ->
             block = action.history[-1]
             if not (block.reason or "").startswith("rejected by"):
                 continue  # blocked by a rule or an expiry, not by a person
-            audience, content = action.audience, action.content
+            content = action.content
             key = (
                 str(action.kind),
-                (audience.segment_id if audience else None) or UNNAMED,
+                segment_of(action.audience, action.parameters) or UNNAMED,
                 (content.offer_id if content else None) or UNNAMED,
             )
             groups[key].append((action.id, block.reason or ""))

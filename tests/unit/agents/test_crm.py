@@ -98,12 +98,17 @@ def context(
     )
 
 
+def segment(p: Proposal) -> str:
+    named = p.parameters["segment"]
+    assert isinstance(named, str)
+    return named
+
+
 def reach(ctx: AgentContext, p: Proposal) -> BoolArray:
+    """Who the send reaches: exactly its listed customers."""
     assert p.audience is not None
-    assert p.audience.segment_id is not None
-    assert p.channel is not None
-    members = ctx.workspace.segment(p.audience.segment_id).mask(ctx.customers)
-    return members & ~ctx.customers.suppressed & ctx.customers.granted(p.channel)
+    assert p.audience.segment_id is None
+    return np.isin(ctx.customers.ids, p.audience.customer_ids)
 
 
 def test_proposals_are_valid_evidenced_and_made_on_the_snapshot(world: World) -> None:
@@ -123,8 +128,16 @@ def test_proposals_are_valid_evidenced_and_made_on_the_snapshot(world: World) ->
         assert p.parameters["variant"] in ids
         assert p.content == next(v.content for v in VARIANTS if v.id == p.parameters["variant"])
         assert p.audience is not None
-        assert p.audience.segment_id is not None
-        assert p.audience.estimated_size == int(reach(ctx, p).sum())
+        assert p.channel is not None
+        members = ctx.workspace.segment(segment(p)).mask(ctx.customers)
+        reached = reach(ctx, p)
+        # Only members, never suppressed, always consented, never in a sensitive segment.
+        assert not np.any(reached & ~members)
+        assert not np.any(reached & ctx.customers.suppressed)
+        assert np.all(ctx.customers.granted(p.channel)[reached])
+        minors = ctx.workspace.segment("minors").mask(ctx.customers)
+        assert not np.any(reached & minors)
+        assert p.parameters["reachable"] == int(reached.sum())
         assert p.expected_effect is not None
         assert p.expected_effect.interval.contains(p.expected_effect.mean)
         assert "objective" in p.rationale
@@ -149,7 +162,7 @@ def test_offers_go_only_to_eligible_segments_within_their_dates(world: World) ->
                 continue
             offer = ctx.workspace.offer(p.content.offer_id)
             assert offer.active_on(now.date())
-            assert not offer.eligible_segments or p.audience.segment_id in offer.eligible_segments
+            assert not offer.eligible_segments or segment(p) in offer.eligible_segments
             assert not offer.channels or p.channel in offer.channels
         offers = {p.content.offer_id for p in proposals if p.content}
         assert "content-7" not in {p.parameters["variant"] for p in proposals}
@@ -168,10 +181,8 @@ def test_never_on_a_channel_where_the_segment_mostly_lacks_consent(world: World)
     ctx = context(world)
     proposals = CrmAgent().propose(ctx)
     for p in proposals:
-        assert p.audience is not None
-        assert p.audience.segment_id is not None
         assert p.channel is not None
-        members = ctx.workspace.segment(p.audience.segment_id).mask(ctx.customers)
+        members = ctx.workspace.segment(segment(p)).mask(ctx.customers)
         reachable = members & ~ctx.customers.suppressed
         assert reach(ctx, p).sum() / reachable.sum() > 0.5
     # SMS consent is about one in five: the SMS win-back variant is never used.
@@ -186,12 +197,10 @@ def test_a_segment_suppressed_in_bulk_or_sensitive_gets_nothing(world: World) ->
     ctx = context(world, customers=replace(customers, suppressed=suppressed))
     proposals = CrmAgent().propose(ctx)
     assert proposals
-    segments = {p.audience.segment_id for p in proposals if p.audience}
+    segments = {segment(p) for p in proposals}
     assert "new_customers" not in segments
     assert "minors" not in segments
-    assert "new_customers" in {
-        p.audience.segment_id for p in CrmAgent().propose(context(world)) if p.audience
-    }
+    assert "new_customers" in {segment(p) for p in CrmAgent().propose(context(world))}
 
 
 def test_spend_stays_within_what_is_available(world: World) -> None:
@@ -214,7 +223,7 @@ def test_spend_stays_within_what_is_available(world: World) -> None:
         cost = ws.channel(p.channel).cost_per_contact
         assert cost is not None
         assert p.audience is not None
-        assert p.spend == (cost * (p.audience.estimated_size or 0)).rounded()
+        assert p.spend == (cost * len(p.audience.customer_ids)).rounded()
         by_channel[p.channel] = by_channel.get(p.channel, Decimal(0)) + p.spend.amount
     for channel, spent in by_channel.items():
         assert spent <= ctx.constraints.available[channel].amount

@@ -14,8 +14,11 @@ variant (``CREATE_CONTENT`` from ``content``) whose format is the channel's, who
 segment may receive on that channel and on this day, and that fits the journey best; with no such
 variant the journey is skipped on that channel. It then keeps what it knows of the rules:
 
-- consent: only on a channel where most of the segment's reachable members (not suppressed)
-  granted consent; never a segment whose members are mostly suppressed; never a sensitive one;
+- consent: a send goes, by id, to the segment's members who granted consent for the channel,
+  with a lawful basis in the EU and an opt-in for SMS, not suppressed, and in no sensitive
+  segment (the segment is named in ``parameters["segment"]``); only on a channel where most of
+  the segment's reachable members may be reached so; never a segment whose members are mostly
+  suppressed; never a sensitive one;
 - caps: no customer planned more sends than the channel's cap, or than the cap across
   channels; a run's sends go out on one day, so the lower of the day's and the week's cap
   binds (the context holds no contact history yet, so the day starts at zero);
@@ -36,6 +39,8 @@ import numpy as np
 
 from mios.agents.protocol import ACT, AgentContext
 from mios.domain.channel import ChannelName
+from mios.domain.customer import BASIS_CODES, EU_COUNTRIES, EU_REGIONS, LawfulBasis
+from mios.domain.customer_table import CustomerTable, consent_column
 from mios.domain.guardrails import ContactCaps
 from mios.domain.money import Money
 from mios.domain.objective import Kpi
@@ -54,6 +59,9 @@ EMAIL_HEADERS = {
     }
 }
 NAME = "crm"
+_NO_BASIS = BASIS_CODES.index(LawfulBasis.NONE)
+_CONSENT_BASIS = BASIS_CODES.index(LawfulBasis.CONSENT)
+
 #: Share of a segment's reachable members that must have granted consent for a channel.
 MIN_CONSENT_SHARE = 0.5
 #: Share of a segment suppressed at or above which the segment is not messaged at all.
@@ -149,6 +157,13 @@ def _candidates(ctx: AgentContext, variants: tuple[Proposal, ...]) -> list[_Cand
     day = ctx.now.date()
     channels = [c.name for c in workspace.channels if c.enabled and c.name in _ADDRESSED]
     found: list[_Candidate] = []
+    # Members of a sensitive segment (minors, hardship) are left out of every ordinary send:
+    # anything that reaches them is for legal to approve, and CRM does not aim at them.
+    sensitive = np.zeros(len(customers), dtype=np.bool_)
+    for segment in workspace.segments:
+        if segment.sensitive:
+            sensitive |= segment.mask(customers)
+    in_eu = customers.region.isin(EU_REGIONS) | customers.country.isin(EU_COUNTRIES)
     for segment in workspace.segments:
         journeys = journeys_of(workspace, segment)
         if segment.sensitive or not journeys:
@@ -157,9 +172,11 @@ def _candidates(ctx: AgentContext, variants: tuple[Proposal, ...]) -> list[_Cand
         size = int(members.sum())
         if size == 0 or customers.suppressed[members].mean() >= MAX_SUPPRESSED_SHARE:
             continue
-        reachable = members & ~customers.suppressed
+        reachable = members & ~customers.suppressed & ~sensitive
+        if not reachable.any():
+            continue
         for channel in channels:
-            consented = reachable & customers.granted(channel)
+            consented = reachable & customers.granted(channel) & _lawful(customers, channel, in_eu)
             share = float(consented.sum() / reachable.sum())
             if share <= MIN_CONSENT_SHARE:
                 continue
@@ -170,6 +187,16 @@ def _candidates(ctx: AgentContext, variants: tuple[Proposal, ...]) -> list[_Cand
                         _candidate(ctx, journey, segment, channel, variant, consented, share, size)
                     )
     return found
+
+
+def _lawful(customers: CustomerTable, channel: ChannelName, in_eu: BoolArray) -> BoolArray:
+    """Who may lawfully get a message on ``channel`` as far as their consent record says: in
+    the EU, a recorded lawful basis; on SMS, an opt-in (consent as the basis)."""
+    basis = customers.consent_basis[:, consent_column(channel)]
+    lawful: BoolArray = ~in_eu | (basis != _NO_BASIS)
+    if channel is ChannelName.SMS:
+        lawful &= basis == _CONSENT_BASIS
+    return lawful
 
 
 def _variant(
@@ -363,13 +390,17 @@ def _proposal(ctx: AgentContext, c: _Candidate) -> Proposal:
         rationale=rationale,
         created_at=ctx.now,
         channel=c.channel,
-        audience=Audience(segment_id=c.segment.id, estimated_size=audience),
+        # The segment's members this send may lawfully reach, by id: governance checks every
+        # recipient, so the segment as a whole (with members who never consented) would be
+        # refused; the segment is named in the parameters for forecasting and learning.
+        audience=Audience(customer_ids=tuple(ctx.customers.ids[c.reach].tolist())),
         content=c.variant.content,
         spend=c.spend,
         expected_effect=Forecast("conversions", mean, Interval(low, high)),
         evidence=tuple(evidence),
         parameters={
             "journey": c.journey,
+            "segment": c.segment.id,
             "variant": c.variant.id,
             "offer": c.offer.id if c.offer else None,
             "reachable": audience,
