@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from functools import lru_cache
 
 from mios.domain.action import Action
 from mios.domain.brand import Brand, Claim
@@ -19,7 +19,7 @@ from mios.domain.governance import Finding, FindingSeverity
 from mios.domain.proposal import Content
 from mios.domain.workspace import Workspace
 from mios.governance.checkers.claim_text import (
-    ClaimIndex,
+    ClaimMatch,
     Reading,
     best_claims,
     claim_index,
@@ -46,16 +46,28 @@ class BrandChecker:
         findings = _banned(brand, "\n".join(texts))
         findings += _disclaimer(content, workspace)
         findings += _cited_claims(content, brand, action)
-        claims = Claims(
-            claim_index(brand.claims),
-            claim_index(brand.claims, figures=False),
-            {c.id: c for c in brand.claims},
-            workspace.guardrails.claims.similarity,
-        )
+        threshold = workspace.guardrails.claims.similarity
+        library = {c.id: c for c in brand.claims}
         for text in texts:
-            for sentence in readings(text):
-                findings += _claims_in(sentence, content, claims)
+            for sentence, match, restated in _claim_sentences(text, brand.claims, threshold):
+                findings += _claims_in(sentence, match, restated, content, library)
         return Check(tuple(findings))
+
+
+@lru_cache(maxsize=1024)
+def _claim_sentences(
+    text: str, library: tuple[Claim, ...], threshold: float
+) -> tuple[tuple[Reading, ClaimMatch | None, ClaimMatch | None], ...]:
+    """The sentences of ``text`` that restate a library claim or sound like one, with their
+    matches; kept per text, since one copy is reviewed for many audiences and again before it
+    runs. What an action cites is judged per action (``_claims_in``)."""
+    index, words = claim_index(library), claim_index(library, figures=False)
+    found = []
+    for sentence in readings(text):
+        match, restated = best_claims(sentence.content, index, words, threshold)
+        if match is not None or restated is not None or sentence.claim_like is not None:
+            found.append((sentence, match, restated))
+    return tuple(found)
 
 
 def _banned(brand: Brand, text: str) -> list[Finding]:
@@ -112,25 +124,22 @@ def _cited_claims(content: Content, brand: Brand, action: Action) -> list[Findin
     return findings
 
 
-@dataclass(frozen=True)
-class Claims:
-    index: ClaimIndex  # by every content word
-    words: ClaimIndex  # by words alone, figures left out
-    library: Mapping[str, Claim]
-    threshold: float
-
-
-def _claims_in(sentence: Reading, content: Content, claims: Claims) -> list[Finding]:
-    match, restated = best_claims(sentence.content, claims.index, claims.words, claims.threshold)
+def _claims_in(
+    sentence: Reading,
+    match: ClaimMatch | None,
+    restated: ClaimMatch | None,
+    content: Content,
+    library: Mapping[str, Claim],
+) -> list[Finding]:
     if match is None:
         # The claim's words with other figures or quantities is that claim, altered.
         if restated is not None:
-            altered = _altered(sentence, claims.library[restated.claim_id], restated.claim_id)
+            altered = _altered(sentence, library[restated.claim_id], restated.claim_id)
             if altered:
                 return altered
     elif match.claim_id in content.claims:
         # Reworded is fine; other figures are another claim, which nothing substantiates.
-        return _altered(sentence, claims.library[match.claim_id], match.claim_id)
+        return _altered(sentence, library[match.claim_id], match.claim_id)
     else:
         return [
             _deny(
