@@ -3,33 +3,76 @@
 The market knows its scenario segments; a workspace names its own. Each workspace segment is
 registered with the market as an audience of exactly the customers its rule selects, so an action
 addressed to a workspace segment id reaches those customers and nobody else.
+
+A workspace and the market do not speak quite the same language, so the channel translates
+(the action it answers for, its receipt and its idempotency key stay as they were):
+
+- **Angles.** Content whose angle is not one of the market's angles goes out with the angle
+  ``angle_map`` maps it to (``{"durability": "quality"}``), else with no angle, and the market
+  then applies none. A map onto an angle the market lacks is refused when the channel is built.
+- **Budgets.** A ``set_budget``'s spend is the channel's budget for its budget period, as
+  governance and the ledger read it. With the workspace's ``budgets`` given, it reaches the market
+  as the daily spend: the amount divided by the days of the period holding the market's open day
+  (7 for a weekly budget, 28 to 31 for a monthly one). A channel without a budget passes its spend
+  through as the day's.
+- **Bids.** ``adjust_bid`` passes ``parameters.multiplier`` through; with only
+  ``bid_change_pct``, the multiplier is ``1 + bid_change_pct / 100``.
+- **Ads.** ``publish_content`` on a paid channel puts new ads on the channel's running budget: the
+  market gets a ``set_budget`` at the daily spend this channel last set there (or, before any,
+  the channel's budget per day), carrying the ad's content, offer and angle.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
 
 import numpy as np
 
 from mios.channels.port import Receipt, admit, replay
 from mios.domain.action import Action
+from mios.domain.budget import Budget
 from mios.domain.channel import ChannelName
+from mios.domain.money import Money
 from mios.domain.outcome import Outcome
+from mios.domain.proposal import ActionKind
 from mios.domain.segment import Segment
 from mios.errors import ChannelError, ChannelUnavailable, MarketError
 from mios.sim.market import Market
 from mios.types import IntArray
 
+_MICRO = Decimal("0.000001")  # the market keeps amounts to six decimals
+
 
 class SimulatorChannel:
     """Serves every channel of ``market``; outcomes wait in ``take_outcomes()`` for measurement."""
 
-    def __init__(self, market: Market, segments: Iterable[Segment] = ()) -> None:
+    def __init__(
+        self,
+        market: Market,
+        segments: Iterable[Segment] = (),
+        *,
+        budgets: Iterable[Budget] = (),
+        angle_map: Mapping[str, str] | None = None,
+    ) -> None:
         self._market = market
         self._channels = frozenset(market.channel_names)
         self._receipts: dict[str, Receipt] = {}
         self._outcomes: list[Outcome] = []
         self._closed = False
+        self._angles = frozenset(market.angle_ids)
+        self._angle_map = dict(angle_map or {})
+        unknown = sorted(a for a in self._angle_map.values() if a not in self._angles)
+        if unknown:
+            known = ", ".join(market.angle_ids)
+            raise MarketError(
+                f"angle_map maps onto angle {unknown[0]!r}, which the market lacks (it has {known})"
+            )
+        self._budgets = {b.channel: b for b in budgets}
+        self._daily: dict[ChannelName, Decimal] = {}  # the daily spend last set per paid channel
         for name, positions in _audiences(market, segments).items():
             market.define_audience(name, positions)
 
@@ -42,9 +85,11 @@ class SimulatorChannel:
         seen = replay(self._receipts, action)
         if seen is not None:
             return seen
-        execution = self._market.execute(action)
+        translated = self._for_market(action)
+        execution = self._market.execute(translated)
         if execution.unavailable:
             raise ChannelUnavailable(f"action {action.id}: {execution.note}")
+        self._remember_spend(translated)
         self._outcomes.extend(execution.outcomes)
         receipt = Receipt(
             action_id=action.id,
@@ -56,6 +101,63 @@ class SimulatorChannel:
         )
         self._receipts[action.idempotency_key] = receipt
         return receipt
+
+    def _for_market(self, action: Action) -> Action:
+        """``action`` as the market understands it (see the module docstring)."""
+        changes: dict[str, Any] = {}
+        content = action.content
+        if content is not None and content.angle is not None and content.angle not in self._angles:
+            changes["content"] = replace(content, angle=self._angle_map.get(content.angle))
+        channel = action.channel
+        if action.kind is ActionKind.SET_BUDGET and action.spend is not None:
+            budget = self._budgets.get(channel) if channel is not None else None
+            if budget is not None:
+                amount = (action.spend.amount / self._period_days(budget)).quantize(_MICRO)
+                changes["spend"] = Money(amount, action.spend.currency)
+        elif action.kind is ActionKind.ADJUST_BID:
+            parameters = action.parameters
+            change = parameters.get("bid_change_pct")
+            if (
+                "multiplier" not in parameters
+                and isinstance(change, int | float)
+                and not isinstance(change, bool)
+            ):
+                changes["parameters"] = {**parameters, "multiplier": 1.0 + change / 100}
+        elif (
+            action.kind is ActionKind.PUBLISH_CONTENT
+            and channel is not None
+            and channel.is_paid_media
+        ):
+            daily = self._running_spend(channel)
+            if daily is not None:
+                changes["kind"] = ActionKind.SET_BUDGET
+                changes["spend"] = Money(daily, self._market.currency)
+        return replace(action, **changes) if changes else action
+
+    def _period_days(self, budget: Budget) -> int:
+        start, end = budget.period.bounds(self._today())
+        return (end - start).days
+
+    def _today(self) -> date:
+        return self._market.start + timedelta(days=self._market.day)
+
+    def _running_spend(self, channel: ChannelName) -> Decimal | None:
+        if channel in self._daily:
+            return self._daily[channel]
+        budget = self._budgets.get(channel)
+        if budget is None:
+            return None
+        return (budget.amount.amount / self._period_days(budget)).quantize(_MICRO)
+
+    def _remember_spend(self, action: Action) -> None:
+        channel = action.channel
+        if channel is None or not channel.is_paid_media:
+            return
+        if action.kind is ActionKind.SET_BUDGET and action.spend is not None:
+            self._daily[channel] = action.spend.amount
+        elif action.kind is ActionKind.ADJUST_BID and channel in self._daily:
+            multiplier = Decimal(str(action.parameters["multiplier"]))
+            self._daily[channel] = (self._daily[channel] * multiplier).quantize(_MICRO)
 
     def advance_day(self) -> None:
         """Close the market's open day; what paid media, content and organic sales did then

@@ -71,6 +71,16 @@ class _Holdout:
     positions: IntArray
 
 
+@dataclass(frozen=True)
+class OfferTerms:
+    """What a business knows of one of its offers: its margin and average order value (how
+    customers respond to it is hidden)."""
+
+    id: str
+    margin: float
+    average_order_value: float
+
+
 @dataclass
 class _Day:
     """What one open day has accumulated; reset when the day closes."""
@@ -149,6 +159,23 @@ class Market:
         return tuple(a.id for a in self._truth.scenario.angles)
 
     @property
+    def offer_terms(self) -> tuple[OfferTerms, ...]:
+        """Each offer's margin and average order value, in the scenario's order."""
+        return tuple(
+            OfferTerms(o.id, o.margin, o.average_order_value) for o in self._truth.scenario.offers
+        )
+
+    @property
+    def banned_terms(self) -> tuple[str, ...]:
+        """Terms the brand never uses (content holding one is a brand incident)."""
+        return tuple(self._truth.scenario.risk.banned_terms)
+
+    @property
+    def substantiated_claims(self) -> tuple[str, ...]:
+        """Ids of the claims the business can back (any other claim is a brand incident)."""
+        return tuple(self._truth.scenario.risk.substantiated_claims)
+
+    @property
     def limits(self) -> LimitsSpec:
         """The reference budget (scaled to this market's size) and contact cap."""
         return self._truth.scenario.limits.model_copy(
@@ -169,10 +196,36 @@ class Market:
         return self._truth.population.segment_ids
 
     def price(self, channel: ChannelName) -> float:
-        """What one message costs on an addressed channel, or one piece on content."""
+        """What one message costs on an addressed channel, one piece on content, or one click
+        on paid media."""
         if channel is ChannelName.CONTENT and self._truth.content is not None:
             return self._truth.content.cost_per_piece
+        if channel in self._truth.media:
+            return self._truth.media[channel].cost_per_click
         return self._truth.direct(channel).cost_per_contact
+
+    def capacity(self, channel: ChannelName) -> int | None:
+        """Most messages an addressed channel delivers a day; ``None`` for other channels."""
+        if channel not in self.channel_names:
+            raise MarketError(f"the market has no {channel} channel")
+        return self._truth.capacity.get(channel)
+
+    def earlier(self, start: date, *, seed: int) -> Market:
+        """A separate market of the same scenario and size that opens on ``start``, before this
+        one, to play out a past (for history). It has none of the scenario's shocks and no trend:
+        both count from the scenario's start, so a copy opened earlier would put this market's
+        competitor promotions and outages in its past and end it above this market's level."""
+        if start >= self.start:
+            raise MarketError(f"an earlier market must open before {self.start}, not on {start}")
+        scenario = self._truth.scenario
+        past = scenario.model_copy(
+            update={
+                "start": start,
+                "shocks": [],
+                "seasonality": scenario.seasonality.model_copy(update={"trend_per_year": 0.0}),
+            }
+        )
+        return Market(past, seed, self.customers, detail=self._detail)
 
     def customer_ids(self, positions: IntArray) -> list[str]:
         return self._truth.population.ids(positions)
