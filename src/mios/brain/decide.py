@@ -27,7 +27,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from mios.brain.arbitration import ArbitrationOptions, Portfolio, select_portfolio
+from mios.brain.arbitration import ArbitrationOptions, Outcome, Portfolio, select_portfolio
 from mios.brain.arbitration_model import (
     NO_CHANNEL,
     BudgetLimits,
@@ -39,7 +39,7 @@ from mios.brain.conflicts import ConflictKind, ConflictReport, find_conflicts
 from mios.brain.decide_forecast import Forecaster, ProposalForecast
 from mios.brain.explain import rationale
 from mios.domain.clock import require_utc
-from mios.domain.proposal import ActionKind, Decision, Proposal, RiskTier
+from mios.domain.proposal import ActionKind, Decision, DecisionStatus, Proposal, RiskTier
 from mios.errors import DomainError
 from mios.types import IntArray
 
@@ -159,7 +159,7 @@ def arbitrate(
     pairs = _pairwise(report, cand)
     decisions = []
     for j, (p, fc) in enumerate(zip(proposals, forecasts, strict=True)):
-        outcome = portfolio.outcomes[j]
+        outcome = _free_to_keep(p, fc, cand, j) or portfolio.outcomes[j]
         rivals = [(cand.ids[r], float(cand.value[r])) for r in outcome.rivals]
         related = (pairs.get(j, set()) | set(outcome.rivals)) - {j}
         decisions.append(
@@ -177,6 +177,22 @@ def arbitrate(
             )
         )
     return CycleDecisions(tuple(decisions), forecasts, cand, report, portfolio)
+
+
+#: Kinds that inform or prepare (an insight, drafted copy) rather than act: they spend nothing
+#: and contact nobody, so there is nothing to arbitrate, and a value of 0 is no reason to drop
+#: them; they go on to review as they are.
+INFORMING = frozenset({ActionKind.INSIGHT, ActionKind.CREATE_CONTENT})
+
+
+def _free_to_keep(p: Proposal, fc: ProposalForecast, cand: Candidates, j: int) -> Outcome | None:
+    if p.kind not in INFORMING or cand.cost[j] > 0 or cand.contacts[j] or fc.value < 0:
+        return None
+    return Outcome(
+        DecisionStatus.SELECTED,
+        f"a {p.kind} spends nothing and contacts nobody: nothing to arbitrate; it goes to "
+        "review as it is",
+    )
 
 
 def _reach(p: Proposal, audiences: Mapping[str, IntArray]) -> int | None:

@@ -14,6 +14,7 @@ from mios.cli.approvals import approvals_app
 from mios.cli.audit import audit_app
 from mios.cli.brain import brain_app
 from mios.cli.context import context_app
+from mios.cli.demo import demo
 from mios.cli.killswitch import killswitch_app
 from mios.cli.measure import measure_app
 from mios.cli.output import CliState, handles_errors, print_json, state, stdout
@@ -45,6 +46,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(brain_app, name="brain")
 app.add_typer(agents_app, name="agents")
 app.add_typer(measure_app, name="measure")
+app.command("demo")(demo)
 app.add_typer(killswitch_app)  # pause, resume, status: top-level commands
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]

@@ -29,6 +29,8 @@ registered workflows stay, so a test can launch again on another database).
 
 from __future__ import annotations
 
+import logging
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -80,6 +82,15 @@ class CycleReport:
     awaiting_approval: tuple[str, ...]
     measured: Measured
     learnings: tuple[str, ...]
+
+
+def _log_to_the_current_stderr() -> None:
+    """DBOS logs through a handler bound to ``sys.stderr`` as it was when DBOS first started in
+    this process; a later launch (a second command in one process, as in tests) would write to
+    a stream that may be closed by then, so the handler follows the current one."""
+    for handler in logging.getLogger("dbos").handlers:
+        if type(handler) is logging.StreamHandler and handler.stream is not sys.stderr:
+            handler.stream = sys.stderr  # not setStream: it flushes the old, maybe closed, one
 
 
 def queue_name(channel: str | None) -> str:
@@ -275,6 +286,7 @@ class DurableLifecycle:
         if self.config.executor_id is not None:
             settings["executor_id"] = self.config.executor_id
         try:
+            _log_to_the_current_stderr()
             DBOS(config=settings)  # type: ignore[arg-type]
             DBOS.launch()
             for name in self._queue_names():

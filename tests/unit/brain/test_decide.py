@@ -95,7 +95,9 @@ def test_decide_returns_one_explained_decision_per_proposal() -> None:
     assert by_id["copy"].reasons[0] == "Dropped: it duplicates vip."
     assert by_id["copy"].conflicts == ("vip",)
     assert "copy" in by_id["vip"].conflicts
-    assert by_id["note"].status is DecisionStatus.DROPPED
+    # An insight spends nothing and contacts nobody: kept, whatever its value.
+    assert by_id["note"].status is DecisionStatus.SELECTED
+    assert "nothing to arbitrate" in by_id["note"].reasons[0]
     assert "no forecast: the agent gave no expected effect" in by_id["note"].reasons[2]
     assert (
         by_id["vip"]
