@@ -12,8 +12,8 @@ $(BIN)/mios:
 
 dev: $(BIN)/mios
 
-demo: dev  ## write the example workspace into a temporary folder and show its context
-	W="$$(mktemp -d)/northwind" && $(BIN)/mios init "$$W" && $(BIN)/mios -w "$$W" context show
+demo: dev  ## the end-to-end demo: cycles on a simulated market, profit against the baselines
+	$(BIN)/mios demo
 
 test: dev
 	$(BIN)/python -m pytest
