@@ -3,6 +3,8 @@
     measure   let the market's days pass (a simulator source, for the playbook's measurement
               window), keep every outcome it reported (``OutcomeSink``, once per outcome id),
               attribute outcomes to the cycle's actions by action id, mark them ``measured``
+              (with the actions of earlier cycles that people approved after those measured:
+              they ran in this cycle's window)
     learn     the response model's counts per cell (messages, conversions, revenue), kept per
               cycle for the next cycle's forecaster; a learning per cell measured; and a
               learning per kind of proposal people rejected (kind, segment, offer, with their
@@ -77,7 +79,8 @@ def measure(services: CycleServices, cycle: Cycle) -> Measured:
         ingested = services.outcomes.add(services.source.take_outcomes())
     store = services.command.store
     measures = []
-    for action_id in cycle.action_ids:
+    measurer = f"{LIFECYCLE}:{cycle.id}"
+    for action_id in _to_measure(services, cycle, measurer):
         action = store.action(action_id)
         if action is None or action.state not in (ActionState.EXECUTED, ActionState.MEASURED):
             continue
@@ -105,8 +108,8 @@ def measure(services: CycleServices, cycle: Cycle) -> Measured:
             )
         )
         if action.state is ActionState.EXECUTED:
-            action.measure(services.clock(), LIFECYCLE)
-            services.command.record_transition(action, LIFECYCLE, "action.measured", dict(counts))
+            action.measure(services.clock(), measurer)
+            services.command.record_transition(action, measurer, "action.measured", dict(counts))
     advance(
         services,
         cycle,
@@ -117,6 +120,26 @@ def measure(services: CycleServices, cycle: Cycle) -> Measured:
         revenue=str(sum((m.revenue for m in measures), Decimal(0))),
     )
     return Measured(ingested, tuple(measures))
+
+
+def _to_measure(services: CycleServices, cycle: Cycle, measurer: str) -> list[str]:
+    """The cycle's actions, then those of earlier cycles of its playbook that people approved
+    after their cycle had measured (they ran during this cycle's window): executed and not yet
+    measured, or measured by this cycle before a crash (so a measure run again counts them)."""
+    ids = list(cycle.action_ids)
+    store = services.command.store
+    for earlier in services.cycles.cycles(cycle.playbook):
+        if earlier.number >= cycle.number:
+            continue
+        for action_id in earlier.action_ids:
+            action = store.action(action_id)
+            if action is None:
+                continue
+            if action.state is ActionState.EXECUTED or (
+                action.state is ActionState.MEASURED and action.history[-1].actor == measurer
+            ):
+                ids.append(action_id)
+    return ids
 
 
 def learn(services: CycleServices, cycle: Cycle, measured: Measured) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from mios.domain.action import ActionState
 from mios.domain.governance import Role
 from mios.domain.proposal import ActionKind
-from mios.lifecycle import execution, steps
+from mios.lifecycle import execution, learning, steps
 from mios.lifecycle.execution import ExecutionStatus, execute_action
 from mios.lifecycle.inline import run_cycle_inline
 from tests.support.lifecycle import PLAYBOOK, Setup, setup, spec
@@ -155,3 +155,28 @@ def test_rejected_approvals_become_learnings_for_the_agents() -> None:
     assert rejected.evidence == (f"action:{sends[0].id}",)
     assert "rejected:send_message:-:-" in learned
     assert all(a.kind is not ActionKind.SEND_MESSAGE for a in s.channel.executed)
+
+
+def test_an_action_approved_after_its_cycle_measured_is_measured_by_the_next() -> None:
+    s = setup(workspace=spec(overrides={"send_message": "approve"}))
+    first = run_cycle_inline(s.services, PLAYBOOK, 1)
+    late = [a for a in first.actions if a.channel == "email"]
+    for ref in late:
+        s.command.answer(
+            f"req-{ref.id}-v{ref.version}", s.tokens["sam"], Role.STRATEGIST, "approve", "fine"
+        )
+        assert execute_action(s.services, ref.id, ref.version, RUNNER).status.value == "executed"
+
+    second = run_cycle_inline(s.services, PLAYBOOK, 2)
+    cycle = s.services.cycles.get(second.cycle_id)
+    assert cycle is not None
+    again = learning.measure(s.services, cycle)  # the step run again after a crash
+
+    for ref in late:
+        stored = s.command.store.action(ref.id)
+        assert stored is not None
+        assert stored.state is ActionState.MEASURED
+    measured = {m.action_id for m in second.measured.actions}
+    assert {r.id for r in late} <= measured
+    assert {m.action_id for m in again.actions} == measured
+    assert sorted(c.trials for c in s.services.cycles.cells()) == [100, 100]
