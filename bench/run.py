@@ -19,6 +19,8 @@ BENCHMARKS = [
     "bench_clv.py",
     "bench_experiments.py",
     "bench_ingest.py",
+    "bench_cycle.py",
+    "bench_workers.py",
 ]
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from mios.cli.brain import brain_app
 from mios.cli.context import context_app
 from mios.cli.demo import demo
 from mios.cli.killswitch import killswitch_app
+from mios.cli.lifecycle import actions_app, cycles_app, lifecycle_app
 from mios.cli.measure import measure_app
 from mios.cli.output import CliState, handles_errors, print_json, state, stdout
 from mios.cli.policy import policy_app
@@ -48,6 +49,9 @@ app.add_typer(agents_app, name="agents")
 app.add_typer(measure_app, name="measure")
 app.command("demo")(demo)
 app.add_typer(killswitch_app)  # pause, resume, status: top-level commands
+app.add_typer(lifecycle_app)  # run, worker, learnings: top-level commands
+app.add_typer(cycles_app, name="cycles")
+app.add_typer(actions_app, name="actions")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 

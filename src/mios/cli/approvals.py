@@ -212,6 +212,7 @@ def _answer(
 ) -> None:
     from mios.bootstrap import utc_now
     from mios.cli.context import governance_change_json, print_governance_change, sync_files
+    from mios.cli.lifecycle_hooks import execute_after_approval, report_started
     from mios.domain.governance import ApprovalStatus
     from mios.governance.changes import CHANGE_KINDS
 
@@ -227,10 +228,16 @@ def _answer(
     change = None
     if applies and request.status is ApprovalStatus.APPROVED:
         _, change = sync_files(ctx)
+    # An approved action of a cycle starts its execution now (no thread waited for people).
+    started = None
+    if action is not None and not applies and request.status is ApprovalStatus.APPROVED:
+        started = execute_after_approval(ctx, action.id)
     if json_output or state(ctx).json:
         answer = request_json(request, utc_now())
         if change is not None:
             answer["governance"] = governance_change_json(change)
+        if started is not None:
+            answer["executions"] = [s.as_json() for s in started]
         print_json(answer)
     else:
         stdout.print(
@@ -238,6 +245,7 @@ def _answer(
         )
         if change is not None:
             print_governance_change(change)
+        report_started(started)
 
 
 def _edit(

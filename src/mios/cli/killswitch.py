@@ -35,17 +35,23 @@ def pause(ctx: typer.Context, reason: ReasonOption, json_output: JsonOption = Fa
 @killswitch_app.command("resume")
 @handles_errors
 def resume(ctx: typer.Context, reason: ReasonOption, json_output: JsonOption = False) -> None:
-    """Let autonomous execution run again. Needs an admin (exit 3 otherwise).
+    """Let autonomous execution run again, and execute the approved actions of cycles that
+    have not run (those held by the pause). Needs an admin (exit 3 otherwise).
 
     Example: mios -w shop resume --reason 'price fixed and checked'
     """
+    from mios.cli.lifecycle_hooks import execute_after_resume, report_started
+
     with governance_session(ctx) as session:
         user = session.caller()
         session.command.resume(session.token, reason)
+    # What was approved while paused (or held by the pause) runs now.
+    started = execute_after_resume(ctx)
     if json_output or state(ctx).json:
-        print_json({"paused": False, "by": user.id})
+        print_json({"paused": False, "by": user.id, "executions": [s.as_json() for s in started]})
     else:
         stdout.print(Text(f"mios runs again (resumed by {user.id})."))
+        report_started(started)
 
 
 @killswitch_app.command("status")
