@@ -7,15 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import enrol, run
+from tests.support.cli import enrol, shop_template
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("template") / "shop"
-    result = run("init", str(root), "--customers", "300", "--seed", "3")
-    assert result.exit_code == 0, result.output
-    return root
+    return shop_template(tmp_path_factory)
 
 
 @pytest.fixture

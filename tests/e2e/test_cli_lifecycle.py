@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.cli import enrol, ok, run
+from tests.support.cli import enrol, ok, run, shop_template
 
 ROOT = Path(__file__).resolve().parents[2]
 WEEKLY = "weekly-growth"
@@ -25,17 +24,8 @@ WINBACK = "winback-retention"  # its playbook makes sends wait for a person
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("lifecycle") / "shop"
-    result = run("init", str(root), "--customers", "500", "--seed", "3")
-    assert result.exit_code == 0, result.output
-    return root
-
-
-@pytest.fixture
-def shop(template: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "shop"
-    shutil.copytree(template, target)
-    return target
+    """500 customers (the shared template has 300): enough for every journey to send."""
+    return shop_template(tmp_path_factory, customers=500)
 
 
 def outbox_keys(shop: Path) -> list[str]:

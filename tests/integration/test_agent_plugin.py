@@ -23,9 +23,9 @@ from mios.agents.protocol import READ, AgentContext, Estimate
 from mios.agents.registry import AgentRegistry, AgentSpec
 from mios.context.translate import build_workspace
 from mios.domain.budget import BudgetLedger
-from mios.domain.channel import ChannelName
 from mios.domain.history import ChannelHistory
 from mios.domain.proposal import ActionKind
+from tests.support.forecasts import FlatForecasts
 from tests.support.workspaces import minimal_spec, random_customers
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "agents.md"
@@ -86,22 +86,6 @@ def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     sys.modules.pop(module, None)
 
 
-class FixedForecasts:
-    def response_rate(
-        self, segment: str, channel: ChannelName, offer: str | None, angle: str | None
-    ) -> Estimate:
-        return Estimate(0.02, 0.01, 0.03)
-
-    def order_value(self, channel: ChannelName, offer: str | None) -> Estimate | None:
-        return None
-
-    def roas(self, channel: ChannelName) -> Estimate | None:
-        return None
-
-    def marginal_roas(self, channel: ChannelName) -> Estimate | None:
-        return None
-
-
 def context() -> AgentContext:
     workspace = build_workspace(minimal_spec())
     return AgentContext(
@@ -111,7 +95,7 @@ def context() -> AgentContext:
         history=ChannelHistory(),
         ledger=BudgetLedger.for_budgets(workspace.budgets),
         learnings=(),
-        forecasts=FixedForecasts(),
+        forecasts=FlatForecasts(Estimate(0.02, 0.01, 0.03)),
         now=datetime(2026, 11, 24, 9, tzinfo=UTC),
         seed=1,
     )

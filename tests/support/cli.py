@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner, Result
 
 from mios.bootstrap import open_governance
@@ -41,6 +42,14 @@ def ok(*args: str, token: str | None = None) -> Any:
     result = run(*args, "--json", token=token)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
+
+
+def shop_template(factory: pytest.TempPathFactory, *, customers: int = 300) -> Path:
+    """An initialised example workspace (seed 3), made once per module and copied per test."""
+    root = factory.mktemp("template") / "shop"
+    result = run("init", str(root), "--customers", str(customers), "--seed", "3")
+    assert result.exit_code == 0, result.output
+    return root
 
 
 def enrol(shop: Path) -> dict[str, str]:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from mios.agents.protocol import AgentContext, Estimate
+from mios.agents.protocol import AgentContext
 from mios.channels.memory import RecordingChannel
 from mios.channels.port import Receipt
 from mios.context.memory import InMemoryContextStore
@@ -25,6 +25,7 @@ from mios.governance.command import HumanCommand
 from mios.governance.store import InMemoryGovernanceStore
 from mios.lifecycle.cycle_store import InMemoryCycleStore
 from mios.lifecycle.services import CycleServices
+from tests.support.forecasts import FlatForecasts
 from tests.support.workspaces import MINIMAL_CONFIG, random_customers
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -147,22 +148,6 @@ class Agents:
         if name == self.agent.name:
             return self.agent
         return ScriptedAgent(nothing, name=name)
-
-
-class FlatForecasts:
-    def response_rate(
-        self, segment: str, channel: ChannelName, offer: str | None, angle: str | None
-    ) -> Estimate:
-        return Estimate(0.01, 0.005, 0.02)
-
-    def order_value(self, channel: ChannelName, offer: str | None) -> Estimate | None:
-        return None
-
-    def roas(self, channel: ChannelName) -> Estimate | None:
-        return None
-
-    def marginal_roas(self, channel: ChannelName) -> Estimate | None:
-        return None
 
 
 def context_for(snapshot: ContextSnapshot, now: datetime, seed: int) -> AgentContext:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from mios.agents.planner import run_agents
-from mios.agents.protocol import ACT, BRIEF, READ, AgentContext, Estimate
+from mios.agents.protocol import ACT, BRIEF, READ, AgentContext
 from mios.agents.sprawl import run_sprawl
 from mios.context.translate import build_workspace
 from mios.domain.budget import BudgetLedger
@@ -20,25 +20,10 @@ from mios.domain.history import ChannelHistory
 from mios.domain.objective import Kpi
 from mios.domain.proposal import ActionKind, Audience, Content, Proposal
 from mios.errors import DomainError
+from tests.support.forecasts import FlatForecasts
 from tests.support.workspaces import minimal_spec
 
 NOW = datetime(2026, 11, 24, 9, tzinfo=UTC)
-
-
-class NoForecasts:
-    def response_rate(
-        self, segment: str, channel: ChannelName, offer: str | None, angle: str | None
-    ) -> Estimate:
-        return Estimate(0.01, 0.005, 0.02)
-
-    def order_value(self, channel: ChannelName, offer: str | None) -> Estimate | None:
-        return None
-
-    def roas(self, channel: ChannelName) -> Estimate | None:
-        return None
-
-    def marginal_roas(self, channel: ChannelName) -> Estimate | None:
-        return None
 
 
 def context(seed: int = 1) -> AgentContext:
@@ -50,7 +35,7 @@ def context(seed: int = 1) -> AgentContext:
         history=ChannelHistory(),
         ledger=BudgetLedger.for_budgets(workspace.budgets),
         learnings=(),
-        forecasts=NoForecasts(),
+        forecasts=FlatForecasts(),
         now=NOW,
         seed=seed,
     )
