@@ -146,3 +146,22 @@ class Learning:
             confidence=self.confidence if confidence is None else confidence,
             reviewed_at=at,
         )
+
+
+#: The id prefix of a learning that records what people rejected (see ``rejection_id``).
+REJECTED = "rejected"
+
+
+def rejection_id(kind: str, channel: str, segment: str, offer: str) -> str:
+    """The id of the learning that people rejected proposals of ``kind`` on ``channel`` for
+    ``segment`` with ``offer`` (``-`` for what a proposal leaves unnamed); agents read it back
+    with ``rejection_of`` to propose less of what people reject."""
+    return ":".join((REJECTED, kind, channel, segment, offer))
+
+
+def rejection_of(learning_id: str) -> tuple[str, str, str, str] | None:
+    """``(kind, channel, segment, offer)`` of a rejection learning's id, else ``None``."""
+    parts = learning_id.split(":")
+    if len(parts) != 5 or parts[0] != REJECTED:
+        return None
+    return parts[1], parts[2], parts[3], parts[4]

@@ -45,7 +45,7 @@ from mios.domain.proposal import Decision, Proposal
 from mios.errors import DomainError
 from mios.lifecycle import execution, learning, steps
 from mios.lifecycle.execution import Delivery, ExecutionResult, ExecutionStatus, Started
-from mios.lifecycle.learning import Measured
+from mios.lifecycle.learning import Measured, record_rejections
 from mios.lifecycle.services import LIFECYCLE, CycleServices, QueueSettings
 from mios.lifecycle.steps import ActionRef, PlanResult
 
@@ -161,7 +161,10 @@ def _register(name: str, settings: QueueSettings) -> Queue:
 
 @DBOS.step(name="mios.cycle.open")
 def _open(playbook: str, number: int) -> Cycle:
-    return steps.open_cycle(_RUNTIME.require(), playbook, number)
+    services = _RUNTIME.require()
+    if services.cycles.get(steps.cycle_id(playbook, number)) is None:
+        record_rejections(services, playbook)
+    return steps.open_cycle(services, playbook, number)
 
 
 @DBOS.step(name="mios.cycle.plan")

@@ -10,7 +10,7 @@ from mios.domain.action import ActionState
 from mios.domain.proposal import Decision
 from mios.lifecycle import learning, steps
 from mios.lifecycle.execution import ExecutionResult, execute_action
-from mios.lifecycle.learning import Measured
+from mios.lifecycle.learning import Measured, record_rejections
 from mios.lifecycle.services import LIFECYCLE, CycleServices
 from mios.lifecycle.steps import ActionRef
 
@@ -27,6 +27,8 @@ class InlineReport:
 
 
 def run_cycle_inline(services: CycleServices, playbook: str, number: int) -> InlineReport:
+    if services.cycles.get(steps.cycle_id(playbook, number)) is None:
+        record_rejections(services, playbook)
     cycle = steps.open_cycle(services, playbook, number)
     planned = steps.plan(services, cycle)
     decisions = steps.decide(services, cycle, planned.proposals)

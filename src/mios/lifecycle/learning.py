@@ -26,7 +26,7 @@ from mios.brain.decide_response import UNNAMED
 from mios.context.store import ContextChange
 from mios.domain.action import Action, ActionState
 from mios.domain.cycle import Cycle, CycleStage
-from mios.domain.outcome import Learning, OutcomeKind
+from mios.domain.outcome import Learning, OutcomeKind, rejection_id
 from mios.domain.proposal import ActionKind, segment_of
 from mios.lifecycle.cycle_store import CellCount
 from mios.lifecycle.services import LIFECYCLE, CycleServices
@@ -142,13 +142,18 @@ def _to_measure(services: CycleServices, cycle: Cycle, measurer: str) -> list[st
     return ids
 
 
-def learn(services: CycleServices, cycle: Cycle, measured: Measured) -> tuple[str, ...]:
-    """Counts per cell for the response model, learnings into the context; ends the cycle."""
-    now = services.clock()
-    cells = cell_counts(measured.actions)
-    services.cycles.save_cells(cycle.id, cells)
-    learnings = [_cell_learning(cycle, cell, measured.actions, now) for cell in cells]
-    learnings += rejection_learnings(services, cycle, now)
+def record_rejections(services: CycleServices, playbook: str) -> None:
+    """Write what people rejected since the last cycle of ``playbook`` into the context, before
+    a new cycle takes its snapshot: approvals are answered between cycles, and the agents of
+    the next one should already know."""
+    previous = [c for c in services.cycles.cycles(playbook) if c.is_done]
+    if not previous:
+        return
+    last = max(previous, key=lambda c: c.number)
+    _write_new(services, rejection_learnings(services, last, services.clock()), last.id)
+
+
+def _write_new(services: CycleServices, learnings: Sequence[Learning], cycle_id: str) -> None:
     head = services.context.snapshot()
     known = {lr.id: lr for lr in head.learnings}
     new = tuple(
@@ -161,8 +166,18 @@ def learn(services: CycleServices, cycle: Cycle, measured: Measured) -> tuple[st
         services.context.write(
             ContextChange(learnings=new),
             actor=LIFECYCLE,
-            reason=f"{cycle.id}: what was measured and what people rejected",
+            reason=f"{cycle_id}: what was measured and what people rejected",
         )
+
+
+def learn(services: CycleServices, cycle: Cycle, measured: Measured) -> tuple[str, ...]:
+    """Counts per cell for the response model, learnings into the context; ends the cycle."""
+    now = services.clock()
+    cells = cell_counts(measured.actions)
+    services.cycles.save_cells(cycle.id, cells)
+    learnings = [_cell_learning(cycle, cell, measured.actions, now) for cell in cells]
+    learnings += rejection_learnings(services, cycle, now)
+    _write_new(services, learnings, cycle.id)
     ids = tuple(lr.id for lr in learnings)
     if cycle.stage is not CycleStage.DONE:
         cycle.finish(max(now, cycle.started_at))
@@ -204,10 +219,11 @@ def _cell_learning(
 
 
 def rejection_learnings(services: CycleServices, cycle: Cycle, now: datetime) -> list[Learning]:
-    """One learning per (kind, segment, offer) people rejected in any cycle of the playbook so
-    far, with every rejected action as evidence and the reasons people gave."""
+    """One learning per (kind, channel, segment, offer) people rejected in any cycle of the
+    playbook so far, with every rejected action as evidence and the reasons people gave (the
+    agents read them: ``mios.agents.rejections``)."""
     store = services.command.store
-    groups: dict[tuple[str, str, str], list[tuple[str, str]]] = defaultdict(list)
+    groups: dict[tuple[str, str, str, str], list[tuple[str, str]]] = defaultdict(list)
     for each in services.cycles.cycles(cycle.playbook):
         ids = cycle.action_ids if each.id == cycle.id else each.action_ids
         for action_id in ids:
@@ -220,19 +236,20 @@ def rejection_learnings(services: CycleServices, cycle: Cycle, now: datetime) ->
             content = action.content
             key = (
                 str(action.kind),
+                str(action.channel) if action.channel else UNNAMED,
                 segment_of(action.audience, action.parameters) or UNNAMED,
                 (content.offer_id if content else None) or UNNAMED,
             )
             groups[key].append((action.id, block.reason or ""))
     learnings = []
-    for (kind, segment, offer), rejected in sorted(groups.items()):
+    for (kind, channel, segment, offer), rejected in sorted(groups.items()):
         reasons = "; ".join(sorted({r for _, r in rejected}))
         learnings.append(
             Learning(
-                id=f"rejected:{kind}:{segment}:{offer}",
+                id=rejection_id(kind, channel, segment, offer),
                 insight=(
-                    f"People rejected {len(rejected)} {kind} proposal(s) for segment {segment} "
-                    f"with offer {offer}: {reasons}"
+                    f"People rejected {len(rejected)} {kind} proposal(s) on {channel} for "
+                    f"segment {segment} with offer {offer}: {reasons}"
                 ),
                 evidence=tuple(f"action:{a}" for a, _ in rejected),
                 confidence=len(rejected) / (len(rejected) + 1),

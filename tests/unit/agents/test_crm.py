@@ -22,6 +22,7 @@ from mios.domain.channel import ChannelName
 from mios.domain.customer_table import CustomerTable
 from mios.domain.guardrails import ContactCaps, ContactPolicy, Guardrails
 from mios.domain.money import Money
+from mios.domain.outcome import Learning, rejection_id
 from mios.domain.proposal import ActionKind, Content, Proposal
 from mios.domain.workspace import Workspace
 from mios.types import BoolArray, IntArray
@@ -313,3 +314,28 @@ def test_a_pipeline_objective_values_sends_by_the_pipeline_they_open(
         expected = p.expected_effect.mean * value.mean
         assert p.parameters["expected_value"] == pytest.approx(expected, abs=0.01)
         assert p.parameters["expected_value"] > p.expected_effect.mean
+
+
+def test_a_send_people_rejected_is_not_proposed_again(world: World) -> None:
+    ctx = context(world)
+    first = CrmAgent().propose(ctx)
+    assert first
+    refused = first[0]
+    assert refused.channel is not None
+    assert refused.content is not None
+    learning = Learning(
+        id=rejection_id(
+            "send_message",
+            refused.channel.value,
+            segment(refused),
+            refused.content.offer_id or "-",
+        ),
+        insight="People rejected it: too pushy",
+        evidence=("action:a1",),
+        confidence=0.5,
+        created_at=ctx.now,
+    )
+    again = CrmAgent().propose(replace(ctx, learnings=(learning,)))
+    key = (refused.channel, segment(refused), refused.content.offer_id)
+    keys = {(p.channel, segment(p), p.content.offer_id if p.content else None) for p in again}
+    assert key not in keys

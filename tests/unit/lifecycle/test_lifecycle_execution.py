@@ -147,13 +147,18 @@ def test_rejected_approvals_become_learnings_for_the_agents() -> None:
             f"req-{ref.id}-v{ref.version}", s.tokens["sam"], Role.STRATEGIST, "reject", "too pushy"
         )
 
-    run_cycle_inline(s.services, PLAYBOOK, 2)
+    second = run_cycle_inline(s.services, PLAYBOOK, 2)
 
+    # Rejections answered between cycles are in the snapshot the next cycle planned on.
+    opened = s.services.cycles.get(second.cycle_id)
+    assert opened is not None
+    planned_on = s.services.context.snapshot(opened.snapshot_version)
+    assert "rejected:send_message:email:eu:-" in {lr.id for lr in planned_on.learnings}
     learned = {lr.id: lr for lr in s.services.context.snapshot().learnings}
-    rejected = learned["rejected:send_message:eu:-"]
+    rejected = learned["rejected:send_message:email:eu:-"]
     assert "too pushy" in rejected.insight
     assert rejected.evidence == (f"action:{sends[0].id}",)
-    assert "rejected:send_message:-:-" in learned
+    assert "rejected:send_message:email:-:-" in learned
     assert all(a.kind is not ActionKind.SEND_MESSAGE for a in s.channel.executed)
 
 

@@ -28,6 +28,7 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 from mios.agents.protocol import ACT, AgentContext, Estimated
+from mios.agents.rejections import rejected_before
 from mios.domain.budget import Budget
 from mios.domain.channel import ChannelName
 from mios.domain.money import Money
@@ -244,6 +245,11 @@ def _fit(ctx: AgentContext, variant: Proposal, channel: ChannelName) -> Audience
     ):
         return None
     aimed = variant.parameters.get("segment")
+    segment_id = aimed if isinstance(aimed, str) else None
+    if rejected_before(
+        ctx, ActionKind.PUBLISH_CONTENT, channel, segment_id, variant.content.offer_id
+    ):
+        return None  # people said no to this ad on this channel; not asked again
     if aimed is None:
         if offer is not None and offer.eligible_segments:
             return None  # prospecting cannot keep an offer to its eligible segments

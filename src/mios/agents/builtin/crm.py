@@ -38,6 +38,7 @@ from datetime import date
 import numpy as np
 
 from mios.agents.protocol import ACT, AgentContext
+from mios.agents.rejections import rejected_before
 from mios.domain.channel import ChannelName
 from mios.domain.customer import BASIS_CODES, EU_COUNTRIES, EU_REGIONS, LawfulBasis
 from mios.domain.customer_table import CustomerTable, consent_column
@@ -182,11 +183,17 @@ def _candidates(ctx: AgentContext, variants: tuple[Proposal, ...]) -> list[_Cand
                 continue
             for journey in (j for j in JOURNEYS if j.name in journeys):
                 variant = _variant(workspace, variants, journey, segment, channel, day)
-                if variant is not None:
+                if variant is not None and not _refused(ctx, channel, segment, variant):
                     found.append(
                         _candidate(ctx, journey, segment, channel, variant, consented, share, size)
                     )
     return found
+
+
+def _refused(ctx: AgentContext, channel: ChannelName, segment: Segment, variant: Proposal) -> bool:
+    """People rejected this send (channel, segment, offer) before: not asked again."""
+    offer = variant.content.offer_id if variant.content else None
+    return rejected_before(ctx, ActionKind.SEND_MESSAGE, channel, segment.id, offer)
 
 
 def _lawful(customers: CustomerTable, channel: ChannelName, in_eu: BoolArray) -> BoolArray:
