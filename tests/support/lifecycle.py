@@ -193,7 +193,7 @@ class MemoryOutcomes:
 @dataclass
 class Market:
     """A market for the ``RecordingChannel``: every message it carried converts 10 of 100,
-    each order worth 30, reported when a day passes."""
+    each order worth 30, and cost 20 to send, reported when a day passes."""
 
     channel: RecordingChannel
     days: int = 0
@@ -216,6 +216,14 @@ class Market:
                     action.id,
                     value=Money(Decimal(300), "USD"),
                     count=10,
+                ),
+                Outcome(
+                    f"{action.id}:s",
+                    OutcomeKind.SPEND,
+                    at,
+                    action.id,
+                    channel=ChannelName.EMAIL,
+                    value=Money(Decimal(20), "USD"),
                 ),
             ]
 

@@ -25,8 +25,9 @@ from decimal import Decimal
 from mios.brain.decide_response import UNNAMED
 from mios.context.store import ContextChange
 from mios.domain.action import Action, ActionState
+from mios.domain.budget import EntryKind, LedgerEntry
 from mios.domain.cycle import Cycle, CycleStage
-from mios.domain.outcome import Learning, OutcomeKind, rejection_id
+from mios.domain.outcome import Learning, Outcome, OutcomeKind, rejection_id
 from mios.domain.proposal import ActionKind, segment_of
 from mios.lifecycle.cycle_store import CellCount
 from mios.lifecycle.services import LIFECYCLE, CycleServices
@@ -76,7 +77,9 @@ def measure(services: CycleServices, cycle: Cycle) -> Measured:
     if services.source is not None:
         for _ in range(book.measurement_window_days):
             services.source.advance_day()
-        ingested = services.outcomes.add(services.source.take_outcomes())
+        taken = services.source.take_outcomes()
+        ingested = services.outcomes.add(taken)
+        book_spend(services, taken, cycle.id)
     store = services.command.store
     measures = []
     measurer = f"{LIFECYCLE}:{cycle.id}"
@@ -140,6 +143,33 @@ def _to_measure(services: CycleServices, cycle: Cycle, measurer: str) -> list[st
             ):
                 ids.append(action_id)
     return ids
+
+
+def book_spend(services: CycleServices, outcomes: Sequence[Outcome], cycle_id: str) -> None:
+    """Book what the channels spent into the budget ledger, so the next decision and review see
+    what is left. One entry per spend outcome, named by it: a measure step that runs again after
+    a crash books nothing twice. Spend on a channel without a budget, or in another currency,
+    is not the ledger's to hold (measurement still has it)."""
+    head = services.context.snapshot()
+    ledger = head.ledger
+    booked = {e.note for e in head.ledger_entries}
+    entries = tuple(
+        LedgerEntry(o.channel, EntryKind.SPEND, o.value, o.at, o.action_id, f"outcome:{o.id}")
+        for o in outcomes
+        if o.kind is OutcomeKind.SPEND
+        and o.channel is not None
+        and o.value is not None
+        and o.value.amount > 0
+        and o.channel in ledger.budgets
+        and o.value.currency == ledger.budget(o.channel).amount.currency
+        and f"outcome:{o.id}" not in booked
+    )
+    if entries:
+        services.context.write(
+            ContextChange(ledger_entries=entries),
+            actor=LIFECYCLE,
+            reason=f"{cycle_id}: spend measured on the channels",
+        )
 
 
 def record_rejections(services: CycleServices, playbook: str) -> None:

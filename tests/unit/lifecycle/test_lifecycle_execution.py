@@ -3,12 +3,19 @@ key, and rejections turned into learnings."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from mios.domain.action import ActionState
+from mios.domain.budget import EntryKind
+from mios.domain.channel import ChannelName
 from mios.domain.governance import Role
+from mios.domain.money import Money
+from mios.domain.outcome import Outcome, OutcomeKind
 from mios.domain.proposal import ActionKind
 from mios.lifecycle import execution, learning, steps
 from mios.lifecycle.execution import ExecutionStatus, execute_action
 from mios.lifecycle.inline import run_cycle_inline
+from mios.lifecycle.learning import book_spend
 from tests.support.lifecycle import PLAYBOOK, Setup, setup, spec
 
 RUNNER = "lifecycle:test-run"
@@ -185,3 +192,23 @@ def test_an_action_approved_after_its_cycle_measured_is_measured_by_the_next() -
     assert {r.id for r in late} <= measured
     assert {m.action_id for m in again.actions} == measured
     assert sorted(c.trials for c in s.services.cycles.cells()) == [100, 100]
+
+
+def test_measured_spend_is_booked_in_the_ledger_once() -> None:
+    s = setup()
+    run_cycle_inline(s.services, PLAYBOOK, 1)
+    snapshot = s.services.context.snapshot()
+    spent = [e for e in snapshot.ledger_entries if e.kind is EntryKind.SPEND]
+    sends = [a for a in s.channel.executed if a.kind is ActionKind.SEND_MESSAGE]
+    assert sends
+    assert sorted(e.note for e in spent) == sorted(f"outcome:{a.id}:s" for a in sends)
+    position = snapshot.ledger.position(ChannelName.EMAIL, s.services.clock())
+    assert position.spent.amount == 20 * len(sends)
+    # The same outcomes again (a measure step that runs again) book nothing more.
+    again = [
+        Outcome(f"{a.id}:s", OutcomeKind.SPEND, s.services.clock(), a.id, channel=ChannelName.EMAIL,
+                value=Money(Decimal(20), "USD"))
+        for a in sends
+    ]  # fmt: skip
+    book_spend(s.services, again, "cycle-again")
+    assert len(s.services.context.snapshot().ledger_entries) == len(snapshot.ledger_entries)
