@@ -112,10 +112,22 @@ def context(
 
 
 def budgets(proposals: list[Proposal]) -> dict[ChannelName, Money]:
+    """The budget shifts (not the starts of idle budgets at plan)."""
     return {
         p.channel: p.spend
         for p in proposals
-        if p.kind is ActionKind.SET_BUDGET and p.channel is not None and p.spend is not None
+        if p.kind is ActionKind.SET_BUDGET
+        and p.channel is not None
+        and p.spend is not None
+        and p.parameters.get("move") != "start"
+    }
+
+
+def starts(proposals: list[Proposal]) -> dict[ChannelName, Money]:
+    return {
+        p.channel: p.spend
+        for p in proposals
+        if p.parameters.get("move") == "start" and p.channel is not None and p.spend is not None
     }
 
 
@@ -150,7 +162,7 @@ def test_budget_moves_from_the_lowest_to_the_highest_marginal_roas(world: World)
     assert new[ChannelName.DISPLAY] == Money(Decimal("24500.00"), "USD")
     check_changes(ctx, proposals)
     for p in proposals:
-        if p.kind is ActionKind.SET_BUDGET:
+        if p.kind is ActionKind.SET_BUDGET and p.parameters.get("move") != "start":
             assert p.expected_effect is not None
             assert p.expected_effect.interval.contains(p.expected_effect.mean)
             assert p.expected_effect.mean * (1 if p.channel is ChannelName.PAID_SOCIAL else -1) > 0
@@ -261,3 +273,22 @@ def test_ads_run_only_where_their_offer_and_audience_allow(world: World) -> None
     assert {p.parameters["variant"] for p in runs if p.kind is ActionKind.PUBLISH_CONTENT} == {
         "content-ad-4"
     }
+
+
+def test_an_idle_budget_that_pays_back_is_started_at_plan(world: World) -> None:
+    ws = world[0]
+    ctx = context(world)
+    forecasts = world[2]
+    started = starts(AdvertisingAgent().propose(ctx))
+    for channel in PAID:
+        roas = forecasts.roas(channel)
+        pays = roas is not None and roas.low > 1.0
+        shifted = channel in budgets(AdvertisingAgent().propose(ctx))
+        assert (channel in started) == (pays and not shifted), channel
+        if channel in started:
+            assert started[channel] == ctx.ledger.budget(channel).amount
+    # A budget already spending this period is not started again.
+    running = ws.empty_ledger()
+    for channel in PAID:
+        running = running.spend(channel, Money(Decimal(10), "USD"), NOW)
+    assert starts(AdvertisingAgent().propose(context(world, ledger=running))) == {}

@@ -5,6 +5,10 @@
   one's mean, money moves from the worst to the best: as much as both budgets' ``max_change_pct``
   allow (20% where a budget sets none) and no more than the worst still has available in its
   period. ``spend`` is the channel's new budget for the period.
+- Start (``SET_BUDGET`` at the planned amount, ``parameters["move"] = "start"``): a paid
+  channel with nothing committed or spent this period whose recent spend returned more than it
+  cost (the lower end of its ROAS interval above 1) is run at its planned budget: money planned
+  and left idle earns nothing.
 - Pacing (``ADJUST_BID``): spend so far in the budget period (the ledger's commits and spend)
   against the share of the period gone. Behind by more than a tenth: raise bids (unless the
   channel's marginal ROAS is below 1, where more spend loses money); ahead: lower them. The
@@ -63,6 +67,10 @@ class AdvertisingAgent:
             if c.enabled and c.name.is_paid_media and c.name in ctx.ledger.budgets
         ]
         proposals = _shift(ctx, paid)
+        shifted = {p.channel for p in proposals}
+        proposals += [
+            p for channel in paid if channel not in shifted and (p := _start(ctx, channel))
+        ]
         proposals += [p for channel in paid if (p := _pace(ctx, channel)) is not None]
         proposals += _ads(ctx)
         return proposals
@@ -154,6 +162,47 @@ def _revenue(delta: float, m: Estimated) -> Forecast:
     """Revenue that ``delta`` more (or, negative, less) spend brings at marginal ROAS ``m``."""
     ends = sorted((delta * m.low, delta * m.high))
     return Forecast("revenue", delta * m.mean, Interval(ends[0], ends[1]))
+
+
+# -- a budget that is not running --------------------------------------------------------------
+
+
+def _start(ctx: AgentContext, channel: ChannelName) -> Proposal | None:
+    """Run a paid channel at its planned budget when nothing of it is committed or spent this
+    period and its recent spend returned more than it cost: money planned and left idle earns
+    nothing. ``None`` when it runs already, or when its returns are unknown or below cost."""
+    position = ctx.ledger.position(channel, ctx.now)
+    if position.committed.amount > 0 or position.spent.amount > 0:
+        return None
+    roas = ctx.forecasts.roas(channel)
+    if roas is None or roas.low <= 1.0:
+        return None
+    budget = ctx.ledger.budget(channel)
+    planned = budget.amount
+    why = (
+        f"nothing of the {channel} budget is committed or spent this {budget.period} period, and "
+        f"its recent spend returned {_est(roas)} per unit: running it at the planned {planned} "
+        f"returns about {roas.mean * float(planned.amount):,.0f} in revenue toward the "
+        f"objective ({_objective(ctx)})"
+    )
+    return Proposal(
+        id=ctx.proposal_id(NAME, "start", channel, planned.amount),
+        agent_id=NAME,
+        kind=ActionKind.SET_BUDGET,
+        snapshot_version=ctx.snapshot_version,
+        rationale=f"Run {channel} at its planned budget of {planned}: {why}.",
+        created_at=ctx.now,
+        channel=channel,
+        spend=planned,
+        expected_effect=_revenue(float(planned.amount), roas),
+        evidence=(f"history:{channel}", f"budget:{channel}"),
+        parameters={
+            "move": "start",
+            "previous_budget": str(planned.amount),
+            "change_pct": 0.0,
+            "roas": {"mean": roas.mean, "low": roas.low, "high": roas.high},
+        },
+    )
 
 
 # -- pacing -------------------------------------------------------------------------------------
