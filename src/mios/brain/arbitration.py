@@ -53,6 +53,7 @@ from mios.errors import MiosError
 from mios.types import BoolArray, IntArray
 
 RIVALS = 3  # proposals named as what one beat or lost to
+NO_CURRENCY = "XXX"
 SELECTED, DEFERRED, DROPPED = (
     DecisionStatus.SELECTED,
     DecisionStatus.DEFERRED,
@@ -247,7 +248,8 @@ def _outcomes(
     alone: IntArray,
     currency: str | None,
 ) -> tuple[Outcome, ...]:
-    judge = _Judge(cand, report, rows, chosen, alone, currency or "XXX")
+    # "XXX" is ISO 4217's code for "no currency": a cycle without money limits names none.
+    judge = _Judge(cand, report, rows, chosen, alone, currency or NO_CURRENCY)
     result: dict[int, Outcome] = {}
     beat: dict[int, list[int]] = {}
     for j in range(len(cand)):
