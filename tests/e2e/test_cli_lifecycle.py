@@ -149,6 +149,7 @@ def write(path: Path, text: str) -> None:
     [
         ("unknown playbook", "no playbook named 'nope'"),
         ("invalid playbook file", "playbooks/broken.yaml"),
+        ("objective a cycle cannot maximise", "objective 'cac' cannot be maximised"),
         ("playbook changed since sync", "context sync"),
         ("unknown agent", "nobody"),
         ("unknown connector", "carrier-pigeon"),
@@ -166,6 +167,11 @@ def test_bad_input_is_one_clear_error_exit_2_and_nothing_starts(
         write(
             shop / "playbooks" / "broken.yaml",
             "name: broken\nagents: [crm]\ncadence: 'every monday'\n",
+        )
+    elif case == "objective a cycle cannot maximise":
+        write(
+            shop / "playbooks" / "broken.yaml",
+            "name: broken\nagents: [crm]\ncadence: '0 7 * * 1'\nobjective: cac\n",
         )
     elif case == "playbook changed since sync":
         write(

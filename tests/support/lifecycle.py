@@ -48,6 +48,7 @@ def spec(
     autonomy: dict[str, Any] | None = None,
     overrides: dict[str, str] | None = None,
     window: int = 2,
+    objective: str | None = None,
 ) -> WorkspaceSpec:
     """The minimal workspace, sends allowed alone at low risk (unless ``autonomy``), and one
     playbook ``weekly`` of the scripted agent ``scripted``."""
@@ -69,6 +70,7 @@ def spec(
             "cadence": "0 7 * * 1",
             "autonomy_overrides": overrides or {},
             "measurement_window_days": window,
+            "objective": objective,
         }
     )
     return WorkspaceSpec(

@@ -21,6 +21,7 @@ from mios.brain.decide_forecast import (
     ProposalForecast,
 )
 from mios.brain.response import ResponseModel
+from mios.domain.objective import VALUE_KPIS, Kpi
 from mios.domain.proposal import ActionKind, Forecast, Interval, Proposal, segment_of
 from mios.errors import DomainError
 
@@ -35,6 +36,9 @@ class ResponseForecaster:
 
     ``margins``: the share of an order's value that is profit, per offer id (``default_margin``
     for messages without an offer). ``seed`` makes the simulated value interval repeatable.
+    ``objective`` is what a proposal's value counts: ``profit`` (margin x order value, less
+    the spend), ``revenue`` or ``pipeline`` (the order value), ``conversions`` (their number);
+    the last three leave money to the budgets the portfolio must fit in.
     """
 
     model: ResponseModel
@@ -43,12 +47,16 @@ class ResponseForecaster:
     fallback: Forecaster = field(default_factory=AgentEstimateForecaster)
     draws: int = 2000
     seed: int = 0
+    objective: Kpi = Kpi.PROFIT
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "margins", dict(self.margins))
         for offer, margin in {**self.margins, "default": self.default_margin}.items():
             if not 0 <= margin <= 1:
                 raise DomainError(f"margin of {offer} must be in [0, 1], got {margin}")
+        if self.objective not in VALUE_KPIS:
+            served = ", ".join(sorted(VALUE_KPIS))
+            raise DomainError(f"a response forecast counts one of {served}, not {self.objective}")
 
     def forecast(self, proposal: Proposal, audience_size: int | None) -> ProposalForecast:
         if proposal.kind is not ActionKind.SEND_MESSAGE or not audience_size:
@@ -63,9 +71,18 @@ class ResponseForecaster:
         offer = proposal.content.offer_id if proposal.content else None
         margin = self.margins.get(offer, self.default_margin) if offer else self.default_margin
         cost = float(proposal.spend.amount) if proposal.spend else 0.0
-        value = margin * float(total.mean[0]) - cost
-        low = min(margin * float(total.low[0]) - cost, value)
-        high = max(margin * float(total.high[0]) - cost, value)
+        if self.objective is Kpi.CONVERSIONS:
+            ends = (float(responses.mean[0]), float(responses.low[0]), float(responses.high[0]))
+        elif self.objective is Kpi.PROFIT:
+            ends = (
+                margin * float(total.mean[0]) - cost,
+                margin * float(total.low[0]) - cost,
+                margin * float(total.high[0]) - cost,
+            )
+        else:  # revenue or pipeline: what the orders are worth
+            ends = (float(total.mean[0]), float(total.low[0]), float(total.high[0]))
+        value = ends[0]
+        low, high = min(ends[1], value), max(ends[2], value)
         kpi = Forecast(
             KPI,
             float(responses.mean[0]),
@@ -81,7 +98,8 @@ class ResponseForecaster:
             f"response rate {rate:.2%} (90% interval {low_rate:.2%} to {high_rate:.2%}) for "
             f"{segment} on {channel}, offer {offer_key}, angle {angle}",
             f"audience of {audience_size:,} customers, margin {margin:.0%}"
-            + (f", spend {cost:,.2f}" if cost else ""),
+            + (f", spend {cost:,.2f}" if cost else "")
+            + f"; value counted as {self.objective}",
             f"the model has seen {self.model.trials_:,.0f} sends over {self.model.n_cells_:,} "
             "cells",
         )

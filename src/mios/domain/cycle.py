@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
 from mios.domain.clock import require_utc
+from mios.domain.objective import VALUE_KPIS, Kpi, Objective
 from mios.domain.policy import AutonomyMode, parse_autonomy
 from mios.domain.proposal import ActionKind
 from mios.errors import DomainError, IllegalTransition
@@ -158,11 +159,25 @@ class Playbook:
         check_cron(self.cadence)
         if self.objective is not None and not self.objective.strip():
             raise DomainError(f"{where}: objective must not be blank")
+        if self.objective is not None and self.objective not in VALUE_KPIS:
+            served = ", ".join(sorted(VALUE_KPIS))
+            raise DomainError(
+                f"{where}: objective {self.objective!r} cannot be maximised by a cycle; use one "
+                f"of {served} (bounds such as CAC or ROAS are guardrails)"
+            )
         parse_autonomy(self.autonomy_overrides.items(), where)
         if self.measurement_window_days < 1:
             raise DomainError(f"{where}: measurement window must be at least one day")
         if not 0 <= self.experiment_holdout <= 0.5:
             raise DomainError(f"{where}: experiment holdout must be in [0, 0.5]")
+
+    def serving(self, objective: Objective) -> Objective:
+        """The workspace's ``objective`` with this playbook's KPI in place of its primary one
+        (its target, horizon and guardrails stay: the playbook changes what is maximised, not
+        the bounds it is maximised within)."""
+        if self.objective is None or self.objective == objective.primary_kpi:
+            return objective
+        return replace(objective, primary_kpi=Kpi(self.objective))
 
     def autonomy(self) -> dict[ActionKind, AutonomyMode]:
         """The overrides, typed, for ``AutonomyMatrix.overridden``."""

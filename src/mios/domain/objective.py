@@ -21,6 +21,13 @@ class Kpi(StrEnum):
     CONTACTS_PER_CUSTOMER_WEEK = "contacts_per_customer_week"
 
 
+#: The KPIs a cycle can maximise: a send's conversions translate into each, so proposals have
+#: values the brain can add up. A playbook's ``objective`` is one of them. Retention would need a
+#: churn model the agents and the brain do not have (better no estimate than a wrong one); CAC,
+#: ROAS and the rates are bounds, watched as guardrails.
+VALUE_KPIS = frozenset({Kpi.PROFIT, Kpi.REVENUE, Kpi.PIPELINE, Kpi.CONVERSIONS})
+
+
 @dataclass(frozen=True)
 class Guardrail:
     """A KPI bound: ``max`` for costs and harms (CAC, unsubscribes), ``min`` for floors (ROAS)."""

@@ -16,6 +16,7 @@ from mios.brain.decide_forecast import AgentEstimateForecaster, Forecaster
 from mios.brain.decide_response import UNNAMED, ResponseForecaster
 from mios.brain.response import ResponseModel
 from mios.context.store import ContextSnapshot
+from mios.domain.objective import Kpi
 from mios.errors import ModelInputError
 from mios.lifecycle.cycle_store import CellCount
 
@@ -47,8 +48,15 @@ def response_rows(
 
 
 def forecaster_for(
-    snapshot: ContextSnapshot, cells: Sequence[CellCount], *, seed: int = 0
+    snapshot: ContextSnapshot,
+    cells: Sequence[CellCount],
+    *,
+    seed: int = 0,
+    objective: Kpi = Kpi.PROFIT,
 ) -> Forecaster:
+    """The response model when there is history or a measured cell, valuing each message as
+    ``objective`` counts it; the agents' own estimates (made toward the same objective)
+    otherwise."""
     fallback = AgentEstimateForecaster()
     keys, trials, successes, values = response_rows(snapshot, cells)
     if not keys:
@@ -62,4 +70,11 @@ def forecaster_for(
     offers = snapshot.workspace.offers
     margins = {o.id: max(o.margin, 0.0) for o in offers}
     default = sum(margins.values()) / len(margins) if margins else 1.0
-    return ResponseForecaster(model, margins, default_margin=default, fallback=fallback, seed=seed)
+    return ResponseForecaster(
+        model,
+        margins,
+        default_margin=default,
+        fallback=fallback,
+        seed=seed,
+        objective=objective,
+    )

@@ -113,6 +113,10 @@ def plan(services: CycleServices, cycle: Cycle) -> PlanResult:
     book = playbook_named(snapshot.workspace, cycle.playbook)
     agents = [services.agents.create(name) for name in book.agents]
     context = services.agent_context(snapshot, services.clock(), services.seed + cycle.number)
+    workspace = context.workspace
+    context = replace(
+        context, workspace=replace(workspace, objective=book.serving(workspace.objective))
+    )
     result = run_agents(agents, context)
     errors = tuple((r.agent, r.error) for r in result.runs if r.error is not None)
     cycle.proposal_ids = [p.id for p in result.proposals]
@@ -135,9 +139,15 @@ def decide(
     workspace = snapshot.workspace
     customers = snapshot.customers()
     now = services.clock()
+    objective = playbook_named(workspace, cycle.playbook).serving(workspace.objective)
     decisions = brain_decide(
         proposals,
-        forecaster=forecaster_for(snapshot, services.cycles.cells(), seed=services.seed),
+        forecaster=forecaster_for(
+            snapshot,
+            services.cycles.cells(),
+            seed=services.seed,
+            objective=objective.primary_kpi,
+        ),
         audiences=resolve_audiences(proposals, workspace, snapshot),
         population=len(customers),
         budget=budget_limits(snapshot, now),

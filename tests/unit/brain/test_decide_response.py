@@ -15,6 +15,7 @@ from mios.brain.decide_response import UNNAMED, ResponseForecaster, cell_of
 from mios.brain.response import ResponseModel
 from mios.domain.channel import ChannelName
 from mios.domain.money import Money
+from mios.domain.objective import Kpi
 from mios.domain.proposal import ActionKind, Audience, Content, DecisionStatus, Proposal
 from mios.errors import DomainError
 
@@ -62,6 +63,30 @@ def test_a_message_is_forecast_from_its_cell(model: ResponseModel) -> None:
     assert got.signals[0].startswith("response rate 3.99% (90% interval 3.7")
     worse = forecaster.forecast(message("p2", "vip", "price"), 1_000)
     assert worse.value < got.value
+
+
+@pytest.mark.parametrize(
+    ("objective", "expected"),
+    [
+        (Kpi.PROFIT, 0.4 * 40 * 100 - 20),  # the margin on the orders, less the spend
+        (Kpi.REVENUE, 40 * 100),  # what the orders are worth; the budget bounds the spend
+        (Kpi.PIPELINE, 40 * 100),
+        (Kpi.CONVERSIONS, 40),
+    ],
+)
+def test_the_value_counts_what_the_objective_counts(
+    model: ResponseModel, objective: Kpi, expected: float
+) -> None:
+    forecaster = ResponseForecaster(model, margins={"winback-15": 0.4}, objective=objective)
+    got = forecaster.forecast(message("p1", "vip", "warmth"), 1_000)
+    assert got.value == pytest.approx(expected, rel=0.06)
+    assert got.value_interval.low < got.value < got.value_interval.high
+    assert f"value counted as {objective}" in got.signals[1]
+
+
+def test_an_objective_without_a_value_per_message_is_refused(model: ResponseModel) -> None:
+    with pytest.raises(DomainError, match="not cac"):
+        ResponseForecaster(model, objective=Kpi.CAC)
 
 
 def test_other_kinds_and_unsized_audiences_go_to_the_fallback(model: ResponseModel) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from mios.domain.cycle import Cycle, CycleStage, Playbook, check_cron
+from mios.domain.objective import Guardrail, Kpi, Objective
 from mios.domain.policy import AutonomyMode
 from mios.domain.proposal import ActionKind
 from mios.errors import DomainError, IllegalTransition
@@ -167,6 +168,18 @@ class TestPlaybook:
     def test_objective_cannot_be_blank(self) -> None:
         with pytest.raises(DomainError, match="objective"):
             playbook(objective=" ")
+
+    def test_objective_must_be_something_a_cycle_can_maximise(self) -> None:
+        with pytest.raises(DomainError, match="objective 'cac' cannot be maximised"):
+            playbook(objective="cac")
+
+    def test_serving_puts_the_playbook_kpi_first_and_keeps_the_bounds(self) -> None:
+        workspace_objective = Objective(Kpi.PROFIT, 1000.0, 30, (Guardrail(Kpi.CAC, max=40.0),))
+        served = playbook(objective="conversions").serving(workspace_objective)
+        assert served.primary_kpi is Kpi.CONVERSIONS
+        assert (served.target, served.horizon_days) == (1000.0, 30)
+        assert served.guardrails == workspace_objective.guardrails
+        assert playbook().serving(workspace_objective) is workspace_objective
 
     def test_unknown_action_kind_in_overrides(self) -> None:
         with pytest.raises(DomainError, match="unknown action kind 'send_fax'"):

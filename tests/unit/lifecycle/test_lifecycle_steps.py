@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import pytest
 
+from mios.agents.protocol import AgentContext
 from mios.domain.action import ActionState
 from mios.domain.channel import ChannelName
 from mios.domain.cycle import CycleStage
+from mios.domain.objective import Kpi
 from mios.domain.policy import AutonomyMode
-from mios.domain.proposal import ActionKind, DecisionStatus, RiskTier
+from mios.domain.proposal import ActionKind, DecisionStatus, Proposal, RiskTier
 from mios.errors import DomainError
 from mios.lifecycle import learning, steps
 from mios.lifecycle.forecasting import forecaster_for
 from mios.lifecycle.inline import run_cycle_inline
-from tests.support.lifecycle import PLAYBOOK, setup, spec
+from tests.support.lifecycle import PLAYBOOK, setup, spec, two_sends_and_an_insight
 
 
 def test_a_whole_cycle_runs_from_plan_to_learnings() -> None:
@@ -137,6 +139,30 @@ def test_the_next_cycle_forecasts_from_what_the_last_one_measured() -> None:
     }
     assert type(forecaster).__name__ == "ResponseForecaster"
     assert snapshot.learnings
+
+
+def test_the_playbook_objective_is_what_agents_and_the_brain_maximise() -> None:
+    seen: list[Kpi] = []
+
+    def remembering(ctx: AgentContext) -> list[Proposal]:
+        seen.append(ctx.objective.primary_kpi)
+        return two_sends_and_an_insight(ctx)
+
+    s = setup(remembering, workspace=spec(objective="conversions"))
+    run_cycle_inline(s.services, PLAYBOOK, 1)
+    second = run_cycle_inline(s.services, PLAYBOOK, 2)
+
+    assert seen == [Kpi.CONVERSIONS, Kpi.CONVERSIONS]  # the workspace's objective is profit
+    assert s.services.context.snapshot().workspace.objective.primary_kpi is Kpi.PROFIT
+    # The market converted 10% of each send in cycle 1; cycle 2 values the EU send by its
+    # conversions (10% of the segment), not by the money they bring.
+    eu_size = int(s.services.context.snapshot().customers().region.eq("EU").sum())
+    eu = max(second.decisions, key=lambda d: d.expected_value)
+    assert eu.forecast is not None
+    assert eu.forecast.kpi == "conversions"
+    assert eu.expected_value == pytest.approx(0.1 * eu_size, rel=0.1)
+    assert eu.expected_value == eu.forecast.mean
+    assert any("value counted as conversions" in r for r in eu.reasons)
 
 
 def test_measure_run_again_counts_each_outcome_once() -> None:

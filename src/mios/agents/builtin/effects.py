@@ -14,15 +14,12 @@ from mios.agents.protocol import AgentContext, Estimate
 from mios.domain.channel import CONSENT_CHANNELS, ChannelName
 from mios.domain.customer import CONSENT_CODES, ConsentStatus
 from mios.domain.customer_table import consent_column
-from mios.domain.objective import Kpi
+from mios.domain.objective import VALUE_KPIS, Kpi
 from mios.domain.offer import Offer
 from mios.domain.proposal import Forecast, Interval
 from mios.errors import DomainError
 
 _GRANTED = CONSENT_CODES.index(ConsentStatus.GRANTED)
-#: The objective KPIs a send's conversions translate into; others (retention, CAC) need models
-#: the read-stage agents do not have, so they give no estimate rather than a wrong one.
-_VALUE_KPIS = frozenset({Kpi.PROFIT, Kpi.REVENUE, Kpi.PIPELINE, Kpi.CONVERSIONS})
 
 
 def reachable(ctx: AgentContext, segment_id: str | None, channel: ChannelName) -> int | None:
@@ -55,7 +52,7 @@ def send_effect(
     interval wider than 90%: cautious, never narrower than what the forecasts say.
     """
     kpi = ctx.objective.primary_kpi
-    if audience is None or audience <= 0 or kpi not in _VALUE_KPIS:
+    if audience is None or audience <= 0 or kpi not in VALUE_KPIS:
         return None
     rate = ctx.forecasts.response_rate(
         segment_id or "all", channel, offer.id if offer else None, angle
