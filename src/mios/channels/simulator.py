@@ -18,8 +18,11 @@ A workspace and the market do not speak quite the same language, so the channel 
 - **Bids.** ``adjust_bid`` passes ``parameters.multiplier`` through; with only
   ``bid_change_pct``, the multiplier is ``1 + bid_change_pct / 100``.
 - **Ads.** ``publish_content`` on a paid channel puts new ads on the channel's running budget: the
-  market gets a ``set_budget`` at the daily spend this channel last set there (or, before any,
-  the channel's budget per day), carrying the ad's content, offer and angle.
+  market gets a ``set_budget`` at the daily spend this channel last set there, carrying the ad's
+  content, offer and angle. Before any ``set_budget`` ran there, that spend is zero: the ad is
+  live and spends nothing until people approve a budget (an ad is not a decision to spend, and
+  spending the workspace's budget on it would be spend nobody approved). A later
+  ``set_budget`` without content of its own keeps the ad.
 """
 
 from __future__ import annotations
@@ -97,7 +100,7 @@ class SimulatorChannel:
             channel=channel,
             accepted=execution.accepted,
             external_id=f"sim-d{execution.day}-{len(self._receipts) + 1}",
-            note=execution.note,
+            note=execution.note or _unfunded(action, translated),
         )
         self._receipts[action.idempotency_key] = receipt
         return receipt
@@ -128,10 +131,8 @@ class SimulatorChannel:
             and channel is not None
             and channel.is_paid_media
         ):
-            daily = self._running_spend(channel)
-            if daily is not None:
-                changes["kind"] = ActionKind.SET_BUDGET
-                changes["spend"] = Money(daily, self._market.currency)
+            changes["kind"] = ActionKind.SET_BUDGET
+            changes["spend"] = Money(self._running_spend(channel), self._market.currency)
         return replace(action, **changes) if changes else action
 
     def _period_days(self, budget: Budget) -> int:
@@ -141,13 +142,8 @@ class SimulatorChannel:
     def _today(self) -> date:
         return self._market.start + timedelta(days=self._market.day)
 
-    def _running_spend(self, channel: ChannelName) -> Decimal | None:
-        if channel in self._daily:
-            return self._daily[channel]
-        budget = self._budgets.get(channel)
-        if budget is None:
-            return None
-        return (budget.amount.amount / self._period_days(budget)).quantize(_MICRO)
+    def _running_spend(self, channel: ChannelName) -> Decimal:
+        return self._daily.get(channel, Decimal(0))
 
     def _remember_spend(self, action: Action) -> None:
         channel = action.channel
@@ -192,3 +188,15 @@ def _audiences(market: Market, segments: Iterable[Segment]) -> dict[str, IntArra
                 "scenario segment of that name"
             )
     return audiences
+
+
+def _unfunded(action: Action, translated: Action) -> str | None:
+    """Why an ad spends nothing: no budget runs on its channel yet."""
+    if action.kind is not ActionKind.PUBLISH_CONTENT or translated.kind is action.kind:
+        return None
+    if translated.spend is None or translated.spend.amount > 0:
+        return None
+    return (
+        f"no budget runs on {action.channel} yet: the ad is live and spends nothing until a "
+        "set_budget is approved"
+    )

@@ -2,10 +2,12 @@
 
     start    spend the approval and move the action to ``executing``, in one transaction,
              naming the run that owns the attempt (``runner``); refused while mios is paused
-    deliver  the channel carries the action out under its idempotency key; the receipt is
-             kept in the receipt log, and a key already there is answered from it
-    finish   ``executed`` (or ``failed`` with the channel's error; a retry runs again under
-             the same key)
+    deliver  the action's spend is committed in the budget ledger (``commitments``; not
+             enough left fails the attempt before the channel sees it), then the channel
+             carries the action out under its idempotency key; the receipt is kept in the
+             receipt log, and a key already there is answered from it
+    finish   ``executed`` (or ``failed`` with the channel's error, its commitment released;
+             a retry runs again under the same key)
 
 Every move is saved with an audit record (``HumanCommand.record_transition``). Only the runner
 that started an attempt may deliver and finish it, so two runs of one action (a worker that
@@ -20,7 +22,8 @@ from enum import StrEnum
 
 from mios.channels.port import Receipt
 from mios.domain.action import Action, ActionState
-from mios.errors import ChannelError, DomainError, InputError
+from mios.errors import BudgetExceeded, ChannelError, DomainError, InputError
+from mios.lifecycle.commitments import commit_spend, release_attempt
 from mios.lifecycle.services import CycleServices
 from mios.lifecycle.steps import CHANNEL_KINDS
 
@@ -104,6 +107,10 @@ def deliver(services: CycleServices, action_id: str, version: int, runner: str) 
     if channel is None:
         return Delivery(False, error=f"no channel connector serves {stored.channel}")
     try:
+        commit_spend(services, stored)
+    except BudgetExceeded as exc:
+        return Delivery(False, error=f"not enough budget left: {exc}")
+    try:
         receipt = channel.execute(stored)
     except (ChannelError, InputError) as exc:
         return Delivery(False, error=f"{type(exc).__name__}: {exc}")
@@ -119,11 +126,10 @@ def finish(
     command = services.command
     with command.transaction():
         stored = _stored(services, action_id, version)
-        if stored.state is not ActionState.EXECUTING or owner(stored) != runner:
-            return _settled(stored, delivery.receipt)  # finished before a crash, or not ours
-        now = services.clock()
-        if delivery.ok:
-            stored.succeed(now, runner)
+        # Not ours: finished before a crash, or another run's attempt; it is reported as it is.
+        ours = stored.state is ActionState.EXECUTING and owner(stored) == runner
+        if ours and delivery.ok:
+            stored.succeed(services.clock(), runner)
             receipt = delivery.receipt
             details = (
                 {}
@@ -136,11 +142,16 @@ def finish(
                 }
             )
             command.record_transition(stored, runner, "action.executed", details)
-        else:
+        elif ours:
             reason = delivery.error or "the channel failed"
-            stored.fail(now, reason, runner)
+            stored.fail(services.clock(), reason, runner)
             command.record_transition(stored, runner, "action.failed", {}, reason)
-    return _settled(stored, delivery.receipt)
+    settled = _settled(stored, delivery.receipt)
+    if settled.status is ExecutionStatus.FAILED:
+        # Outside the transaction, and on every run of this step: a crash after the failure
+        # was saved still gives the money back when the step runs again.
+        release_attempt(services, stored)
+    return settled
 
 
 def execute_action(

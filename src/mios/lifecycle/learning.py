@@ -29,6 +29,7 @@ from mios.domain.budget import EntryKind, LedgerEntry
 from mios.domain.cycle import Cycle, CycleStage
 from mios.domain.outcome import Learning, Outcome, OutcomeKind, rejection_id
 from mios.domain.proposal import ActionKind, segment_of
+from mios.lifecycle.commitments import with_releases
 from mios.lifecycle.cycle_store import CellCount
 from mios.lifecycle.services import LIFECYCLE, CycleServices
 from mios.lifecycle.steps import advance, playbook_named
@@ -148,8 +149,10 @@ def _to_measure(services: CycleServices, cycle: Cycle, measurer: str) -> list[st
 def book_spend(services: CycleServices, outcomes: Sequence[Outcome], cycle_id: str) -> None:
     """Book what the channels spent into the budget ledger, so the next decision and review see
     what is left. One entry per spend outcome, named by it: a measure step that runs again after
-    a crash books nothing twice. Spend on a channel without a budget, or in another currency,
-    is not the ledger's to hold (measurement still has it)."""
+    a crash books nothing twice. What an action spent is no longer held for it: as much of its
+    commitment is released with the spend (``commitments.with_releases``). Spend on a channel
+    without a budget, or in another currency, is not the ledger's to hold (measurement still
+    has it)."""
     head = services.context.snapshot()
     ledger = head.ledger
     booked = {e.note for e in head.ledger_entries}
@@ -166,7 +169,7 @@ def book_spend(services: CycleServices, outcomes: Sequence[Outcome], cycle_id: s
     )
     if entries:
         services.context.write(
-            ContextChange(ledger_entries=entries),
+            ContextChange(ledger_entries=with_releases(head, entries)),
             actor=LIFECYCLE,
             reason=f"{cycle_id}: spend measured on the channels",
         )

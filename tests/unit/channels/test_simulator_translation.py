@@ -139,10 +139,16 @@ def test_an_ad_goes_onto_the_running_budget() -> None:
     assert spent(outcomes, "ad") == Decimal(200)  # the new ads carry the bid-adjusted spend
 
 
-def test_an_ad_before_any_budget_runs_at_the_budget_per_day() -> None:
-    ad = Content(subject=None, headline="Warm layers", body="Layers for winter.")
+def test_an_ad_before_any_budget_spends_nothing_until_a_budget_is_approved() -> None:
+    ad = Content(subject=None, headline="Warm layers", body="Layers for winter.", offer_id="bundle")
     channel = SimulatorChannel(market(), budgets=[budget("700")])
-    assert spent(one_day(channel, ready("ad", ActionKind.PUBLISH_CONTENT, content=ad))) == 100
+    receipt = channel.execute(ready("ad", ActionKind.PUBLISH_CONTENT, content=ad))
+    channel.advance_day()
+    assert spent(channel.take_outcomes()) == 0  # the workspace's budget is not spend approved
+    assert receipt.note is not None and "spends nothing until a set_budget" in receipt.note
+
+    outcomes = one_day(channel, ready("b1", ActionKind.SET_BUDGET, spend="700"))
+    assert spent(outcomes, "b1") == 100  # the approved budget, per day
 
 
 def send(angle: str | None, key: str | None = None) -> Action:
