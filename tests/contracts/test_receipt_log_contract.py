@@ -8,6 +8,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
 
 from mios.channels.port import Receipt, replay
 from mios.channels.receipts import InMemoryReceiptLog, ReceiptLog, part_key, record_once
@@ -15,7 +18,7 @@ from mios.domain.action import Action
 from mios.domain.channel import ChannelName
 from mios.domain.proposal import ActionKind, Audience, Content
 from mios.errors import ChannelError, DomainError
-from mios.persistence.engine import create_database_engine, migrate
+from mios.persistence.engine import MIGRATIONS, create_database_engine, migrate
 from mios.persistence.receipt_log import SqlReceiptLog
 
 AT = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
@@ -130,3 +133,42 @@ def test_record_once_gives_the_later_worker_the_first_receipt(log: ReceiptLog) -
     assert late == replace(RECEIPT, duplicate=True)
     with pytest.raises(ChannelError, match="already has a receipt"):
         record_once(log, replace(RECEIPT, action_id="a2"), AT)  # not the same action's key
+
+
+def test_held_out_reads_back_as_it_was_put(log: ReceiptLog) -> None:
+    tested = replace(RECEIPT, idempotency_key="a1:exp", accepted=90, held_out=10)
+    log.put(tested, AT)
+    assert log.get("a1:exp") == tested
+    log.put(RECEIPT, AT)
+    stored = log.get(RECEIPT.idempotency_key)
+    assert stored is not None
+    assert stored.held_out == 0
+
+
+def test_a_receipt_kept_before_holdouts_were_counted_reads_none_held_out(
+    database_url: str,
+) -> None:
+    engine = create_database_engine(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0005")
+            connection.execute(
+                text(
+                    "INSERT INTO receipts (idempotency_key, action_id, channel, accepted, "
+                    "external_id, note, at) VALUES ('k:old', 'a0', 'email', 5, 'x', NULL, :at)"
+                ),
+                {"at": AT},
+            )
+        migrate(engine)
+        log = SqlReceiptLog(engine)
+        assert log.get("k:old") == Receipt("a0", "k:old", ChannelName.EMAIL, 5, "x")
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0005")
+            kept = connection.execute(text("SELECT accepted FROM receipts")).scalar_one()
+        assert kept == 5
+    finally:
+        engine.dispose()

@@ -135,3 +135,34 @@ def test_a_closed_channel_keeps_its_outcomes_but_closes_no_day() -> None:
         channel.advance_day()
     assert sim.day == 0
     assert channel.take_outcomes()
+
+
+def test_a_holdout_is_counted_in_the_receipt_and_its_purchases_come_back_as_its_arm() -> None:
+    sim = market()
+    action = send("loyal")
+    action.parameters = {"holdout_share": 0.3, "experiment_id": "x1"}
+    channel = SimulatorChannel(sim)
+
+    receipt = channel.execute(action)
+    channel.advance_day()
+
+    members = len(sim.members("loyal"))
+    assert receipt.accepted + receipt.held_out == members
+    assert 0.2 * members < receipt.held_out < 0.4 * members
+    conversions = [
+        o
+        for o in channel.take_outcomes()
+        if o.action_id == action.id and o.kind is OutcomeKind.CONVERSION
+    ]
+    # The holdout buys only on its own (rarely, in one day): its arm may have no outcome.
+    assert {o.attributes["arm"] for o in conversions} <= {"treatment", "holdout"}
+    assert {o.attributes["experiment_id"] for o in conversions} == {"x1"}
+    again = channel.execute(action)
+    assert again.duplicate
+    assert again.held_out == receipt.held_out
+
+
+def test_a_send_without_a_holdout_holds_out_nobody() -> None:
+    receipt = SimulatorChannel(market()).execute(send("loyal"))
+    assert receipt.held_out == 0
+    assert receipt.accepted > 0

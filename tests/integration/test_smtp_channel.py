@@ -18,8 +18,9 @@ from mios.channels.receipts import InMemoryReceiptLog, part_key
 from mios.channels.smtp import SmtpChannel, tracking_id
 from mios.domain.action import Action
 from mios.domain.channel import ChannelName
+from mios.domain.holdout import Holdout
 from mios.domain.proposal import ActionKind, Audience, Content
-from mios.errors import ChannelError, ChannelUnavailable, InputError
+from mios.errors import ChannelError, ChannelUnavailable, DomainError, InputError
 from mios.persistence.engine import create_database_engine, migrate
 from mios.persistence.receipt_log import SqlReceiptLog
 from tests.support.mail_server import MailHandler, free_port, mail_server
@@ -328,3 +329,72 @@ def test_bad_settings_are_input_errors() -> None:
         SmtpChannel("127.0.0.1", 25, SENDER, unsubscribe_url="https://x.example/{who}")
     with pytest.raises(InputError, match="security"):
         SmtpChannel("127.0.0.1", 25, SENDER, security="ssl")  # type: ignore[arg-type]
+
+
+def test_held_out_recipients_get_nothing_and_are_counted(
+    server: tuple[MailHandler, int],
+) -> None:
+    handler, port = server
+    book = {f"c{i}": f"r{i}@example.com" for i in range(40)}
+    holdout = Holdout("exp-1", 0.25)
+    held = {cid for cid in book if holdout.holds_out(cid)}
+    assert 0 < len(held) < len(book)  # the draw splits this audience, so the test means something
+    action = executing(
+        parameters={"headers": HEADERS, "recipients": book, **experiment("exp-1", 0.25)}
+    )
+    channel = smtp(port)
+
+    receipt = channel.execute(action)
+
+    assert receipt.held_out == len(held)
+    assert receipt.accepted == len(book) - len(held)
+    reached = {r.rcpt_tos[0] for r in handler.received}
+    assert reached == {book[c] for c in book if c not in held}
+    again = channel.execute(action)
+    assert (again.duplicate, again.held_out) == (True, len(held))
+    assert len(handler.received) == receipt.accepted
+
+
+def test_a_holdout_is_drawn_the_same_after_a_restart(
+    server: tuple[MailHandler, int], engine: Engine
+) -> None:
+    handler, port = server
+    book = {f"c{i}": f"r{i}@example.com" for i in range(30)}
+    action = executing(
+        parameters={"headers": HEADERS, "recipients": book, **experiment("exp-2", 0.3)}
+    )
+    held = {c for c in book if Holdout("exp-2", 0.3).holds_out(c)}
+    last = [c for c in book if c not in held][-1]
+    handler.refuse[book[last]] = "451 4.3.0 try later"  # the first attempt stops there
+    with pytest.raises(ChannelUnavailable):
+        smtp(port, receipts=SqlReceiptLog(engine)).execute(action)
+    handler.refuse.clear()
+
+    receipt = smtp(port, receipts=SqlReceiptLog(engine)).execute(action)
+
+    assert receipt.held_out == len(held)
+    assert sorted(r.rcpt_tos[0] for r in handler.received) == sorted(
+        book[c] for c in book if c not in held
+    )
+    assert SqlReceiptLog(engine).get(action.idempotency_key) == receipt
+
+
+@pytest.mark.parametrize(
+    ("parameters", "field"),
+    [
+        ({"holdout_share": 0.95}, "holdout_share"),
+        ({"holdout_share": "a tenth"}, "holdout_share"),
+        ({"holdout_share": 0.1, "experiment_id": " "}, "experiment_id"),
+    ],
+)
+def test_a_malformed_holdout_is_refused_before_sending(
+    server: tuple[MailHandler, int], parameters: dict[str, Any], field: str
+) -> None:
+    handler, port = server
+    with pytest.raises(DomainError, match=f"parameters.{field}"):
+        smtp(port).execute(executing(parameters={"headers": HEADERS, **parameters}))
+    assert handler.received == []
+
+
+def experiment(experiment_id: str, share: float) -> dict[str, Any]:
+    return {"holdout_share": share, "experiment_id": experiment_id}

@@ -18,6 +18,7 @@ from mios.channels.receipts import InMemoryReceiptLog
 from mios.channels.webhook import WebhookChannel, sign, verify_signature
 from mios.domain.action import Action
 from mios.domain.channel import ChannelName
+from mios.domain.holdout import Holdout
 from mios.domain.money import Money
 from mios.domain.proposal import ActionKind, Audience, Content
 from mios.errors import ChannelError, ChannelUnavailable, InputError
@@ -245,3 +246,22 @@ def test_each_attempt_is_signed_afresh(receiver: Receiver) -> None:
 def test_bad_settings_are_input_errors(url: str, secret: str, field: str) -> None:
     with pytest.raises(InputError, match=field):
         WebhookChannel(url, secret, channels=[ChannelName.SMS])
+
+
+def test_the_holdout_is_passed_on_and_the_receivers_count_kept(receiver: Receiver) -> None:
+    receiver.applies_holdouts = True
+    customers = tuple(f"c{i}" for i in range(50))
+    action = executing()
+    action.audience = Audience(customer_ids=customers)
+    action.parameters = {"holdout_share": 0.2, "experiment_id": "exp-w"}
+
+    receipt = channel(receiver).execute(action)
+
+    assert receiver.deliveries[0]["parameters"] == action.parameters
+    held = {c for c in customers if Holdout("exp-w", 0.2).holds_out(c)}
+    assert receiver.sent_to == [[c for c in customers if c not in held]]
+    assert (receipt.accepted, receipt.held_out) == (len(customers) - len(held), len(held))
+
+
+def test_a_receiver_that_says_nothing_of_a_holdout_held_out_nobody(receiver: Receiver) -> None:
+    assert channel(receiver).execute(executing()).held_out == 0

@@ -17,13 +17,16 @@ from mios.channels.webhook import (
     TIMESTAMP_HEADER,
     verify_signature,
 )
+from mios.domain.holdout import holdout_draw
 
 
 @dataclass
 class Receiver:
     """Counts what it took. ``fail_first``: that many next requests get ``fail_status``;
     ``down``: every request gets 503; ``status``: answer every request with it instead of 200.
-    Requests with a bad signature get 401 and are counted in ``bad_signatures``."""
+    Requests with a bad signature get 401 and are counted in ``bad_signatures``.
+    ``applies_holdouts``: hold out the listed customers as documented (``holdout_draw``) and
+    answer how many were sent and held out, as an email platform would."""
 
     secret: str
     url: str = ""
@@ -34,6 +37,8 @@ class Receiver:
     retry_after: str | None = None
     stall_first: int = 0  # that many next requests are answered only after ``stall`` seconds
     stall: float = 0.0
+    applies_holdouts: bool = False
+    sent_to: list[list[str]] = field(default_factory=list)
     requests: int = 0
     bad_signatures: int = 0
     deliveries: list[dict[str, Any]] = field(default_factory=list)
@@ -64,7 +69,19 @@ class Receiver:
                 return self.status, b'{"error": "refused"}'
             self.deliveries.append(json.loads(body))
             self.keys.append(headers.get(IDEMPOTENCY_HEADER, ""))
-            return 200, json.dumps({"id": f"d{len(self.deliveries)}"}).encode()
+            answer: dict[str, Any] = {"id": f"d{len(self.deliveries)}"}
+            if self.applies_holdouts:
+                answer |= self._hold_out(self.deliveries[-1])
+            return 200, json.dumps(answer).encode()
+
+    def _hold_out(self, action: dict[str, Any]) -> dict[str, int]:
+        parameters = action["parameters"]
+        share = parameters.get("holdout_share", 0)
+        experiment = parameters.get("experiment_id", action["id"])
+        listed = action["audience"]["customer_ids"]
+        sent = [c for c in listed if holdout_draw(experiment, c) >= share]
+        self.sent_to.append(sent)
+        return {"accepted": len(sent), "held_out": len(listed) - len(sent)}
 
 
 @contextmanager

@@ -16,6 +16,11 @@ append is one ``write`` followed by ``fsync``, and only then is the receipt reco
 - a retry after the receipt: answered from the receipt log, the file is not opened.
 
 A file that cannot be written (missing permissions, a full disk) raises ``ChannelUnavailable``.
+
+An experiment's holdout stays in the record's ``parameters`` (``holdout_share``,
+``experiment_id``) for the importing system to apply with the same draw
+(``mios.domain.holdout``); the receipt's ``held_out`` is 0, since mios never learns what was
+kept out, so measurement finds no holdout to compare with.
 """
 
 from __future__ import annotations

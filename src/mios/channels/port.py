@@ -37,6 +37,9 @@ class Receipt:
     external_id: str
     duplicate: bool = False  # the key was executed before; this is that receipt, nothing new
     note: str | None = None  # why less happened than asked
+    # Audience members an experiment kept out (``mios.domain.holdout``): measurement compares
+    # the ``accepted`` with them.
+    held_out: int = 0
 
 
 class ReceiptLookup(Protocol):

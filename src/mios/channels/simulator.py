@@ -51,7 +51,11 @@ _MICRO = Decimal("0.000001")  # the market keeps amounts to six decimals
 
 
 class SimulatorChannel:
-    """Serves every channel of ``market``; outcomes wait in ``take_outcomes()`` for measurement."""
+    """Serves every channel of ``market``; outcomes wait in ``take_outcomes()`` for measurement.
+
+    A send's ``holdout_share`` is the market's to apply (its own seeded draw per customer, its
+    holdout's purchases reported under the action with ``arm: holdout``); the receipt's
+    ``held_out`` says how many it kept out."""
 
     def __init__(
         self,
@@ -101,6 +105,7 @@ class SimulatorChannel:
             accepted=execution.accepted,
             external_id=f"sim-d{execution.day}-{len(self._receipts) + 1}",
             note=execution.note or _unfunded(action, translated),
+            held_out=execution.held_out,
         )
         self._receipts[action.idempotency_key] = receipt
         return receipt

@@ -5,6 +5,11 @@ the lifecycle resolved); else the audience's ``customer_ids``, or the members of
 (``members_of``), looked up in the address book ``address_of(customer_ids) -> {id: address}``.
 A customer without an address is counted in the receipt's note, never guessed at.
 
+An experiment's holdout (``parameters["holdout_share"]``, ``parameters["experiment_id"]``) is
+applied to the customers with an address: those ``mios.domain.holdout`` draws into it get no
+email, and the receipt's ``held_out`` counts them. The draw is a hash of the experiment and the
+customer id, so a retry holds out the same customers.
+
 Each message is ``multipart/alternative`` (text, then HTML: ``parameters["html"]`` when given,
 else rendered from the body), with
 
@@ -45,6 +50,7 @@ from mios.channels.receipts import InMemoryReceiptLog, ReceiptLog, part_key, rec
 from mios.domain.action import Action
 from mios.domain.canonical import sha256_hex
 from mios.domain.channel import ChannelName
+from mios.domain.holdout import holdout_of
 from mios.errors import ChannelError, ChannelUnavailable, InputError
 
 AddressBook = Callable[[Sequence[str]], Mapping[str, str]]
@@ -163,7 +169,13 @@ class SmtpChannel:
         if seen is not None:
             return seen
         subject, headers = self._check(action)
+        holdout = holdout_of(action.id, action.parameters)
         recipients, missing = self._recipients(action)
+        held_out = 0
+        if holdout is not None:
+            treated = [(cid, address) for cid, address in recipients if not holdout.holds_out(cid)]
+            held_out = len(recipients) - len(treated)
+            recipients = treated
         parts = {
             cid: self._receipts.get(part_key(action.idempotency_key, cid)) for cid, _ in recipients
         }
@@ -180,6 +192,7 @@ class SmtpChannel:
             accepted=len(taken),
             external_id=f"smtp-{sha256_hex(action.idempotency_key)[:16]}",
             note=_note(refused, missing),
+            held_out=held_out,
         )
         return record_once(self._receipts, receipt, self._clock())
 

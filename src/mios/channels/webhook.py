@@ -13,6 +13,11 @@ exponential backoff and jitter (``Retry-After`` honoured up to ``max_backoff``);
 ``retries`` retries the action raises ``ChannelUnavailable`` and no receipt is recorded, so a
 later retry runs it again. Any other answer (4xx, a redirect) is a permanent ``ChannelError``.
 
+An experiment's holdout travels in the body's ``parameters`` (``holdout_share``,
+``experiment_id``) for the receiver to apply with the same draw (``mios.domain.holdout``); its
+answer ``{"accepted": n, "held_out": m}`` says how many it sent and kept out (``held_out``
+defaults to 0, and then measurement finds no holdout to compare with).
+
 The secret is never logged, never put in a receipt or an error, and not shown by ``repr``.
 """
 
@@ -148,6 +153,7 @@ class WebhookChannel:
             channel=channel,
             accepted=_accepted(answer),
             external_id=_external_id(answer, action.idempotency_key),
+            held_out=_count(answer, "held_out", 0),
         )
         return record_once(self._receipts, receipt, self._clock())
 
@@ -239,8 +245,15 @@ def _answer(answer: bytes) -> dict[str, object]:
 
 def _accepted(answer: bytes) -> int:
     """What the receiver says it took (``{"accepted": n}``); otherwise the action, as one."""
-    value = _answer(answer).get("accepted")
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 1
+    return _count(answer, "accepted", 1)
+
+
+def _count(answer: bytes, name: str, otherwise: int) -> int:
+    """The whole number >= 0 the receiver answered under ``name``, else ``otherwise``."""
+    value = _answer(answer).get(name)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return otherwise
 
 
 def _external_id(answer: bytes, key: str) -> str:

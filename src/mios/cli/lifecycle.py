@@ -15,6 +15,7 @@ from rich.text import Text
 
 from mios.cli.output import handles_errors, print_json, state, stderr, stdout
 from mios.domain.action import ActionState
+from mios.domain.outcome import LearningStatus
 
 if TYPE_CHECKING:
     from mios.bootstrap import Lifecycle
@@ -150,17 +151,39 @@ def worker(
     grace: Annotated[
         int, typer.Option("--grace", min=0, help="Seconds to let running work finish on stop.")
     ] = 30,
+    schedule: Annotated[
+        bool,
+        typer.Option(
+            "--schedule/--no-schedule",
+            help="Start cycles at their playbooks' cadences (UTC); --no-schedule only runs "
+            "queued work.",
+        ),
+    ] = True,
+    tick: Annotated[
+        int,
+        typer.Option("--tick", min=1, help="Seconds between two looks at the cadences."),
+    ] = 30,
     json_output: JsonOption = False,
 ) -> None:
     """Take queued work (cycles, executions) and run it until SIGINT or SIGTERM, then stop
     cleanly: no new work is taken and what runs finishes. Several workers share the queues
     when MIOS_DATABASE_URL names a PostgreSQL database.
 
+    Every --tick seconds the worker also starts the next cycle of each playbook whose cadence
+    fired (once per fire, however many workers run; one catch-up cycle after a stop; skipped
+    while the playbook's latest cycle has not finished). See: mios cycles next.
+
     Example: MIOS_DATABASE_URL=postgresql+psycopg://mios@db/mios mios -w shop worker
     """
     from mios.bootstrap import settings_from_environment
     from mios.cli.context import _store
-    from mios.cli.lifecycle_open import default_executor_id, open_workspace_lifecycle, serve
+    from mios.cli.lifecycle_open import (
+        default_executor_id,
+        next_fire_rows,
+        open_workspace_lifecycle,
+        serve,
+    )
+    from mios.lifecycle.schedule import Fired, Scheduler
 
     _store(ctx, reading=True).close()  # refuses a folder that is not a loaded workspace
     name = executor_id or default_executor_id()
@@ -168,6 +191,11 @@ def worker(
         state(ctx).workspace, settings_from_environment(), executor_id=name
     )
     began = time.monotonic()
+
+    def scheduled(fire: Fired) -> None:
+        stderr.print(Text(f"schedule: {fire.describe()}"))
+
+    scheduler = Scheduler(lifecycle.durable, report=scheduled) if schedule else None
 
     def ready() -> None:
         # Approved actions that never started (a hook that failed, a crash before enqueueing)
@@ -177,8 +205,15 @@ def worker(
         channels = ", ".join(sorted(wiring.where))
         line = f"worker {name} is taking work ({channels}); {again}SIGINT or SIGTERM stops it."
         stderr.print(Text(line))
+        if scheduler is None:
+            stderr.print(Text("schedule: off (--no-schedule)"))
+            return
+        now = lifecycle.services.clock()
+        for row in next_fire_rows(scheduler.playbooks(), now):
+            when = f"{row['next'][:16].replace('T', ' ')} UTC" if row["next"] else row["problem"]
+            stderr.print(Text(f"schedule: {row['playbook']} ({row['cadence']}) next {when}"))
 
-    signal_name = serve(lifecycle, grace=grace, on_ready=ready)
+    signal_name = serve(lifecycle, grace=grace, on_ready=ready, scheduler=scheduler, tick=tick)
     seconds = round(time.monotonic() - began, 1)
     if json_output or state(ctx).json:
         print_json({"executor_id": name, "stopped_by": signal_name, "seconds": seconds})
@@ -252,6 +287,50 @@ def list_cycles(
         stdout.print("No cycles yet; run one with: mios run PLAYBOOK")
     else:
         render_cycles(rows)
+
+
+@cycles_app.command("next")
+@handles_errors
+def next_cycles(
+    ctx: typer.Context,
+    after: Annotated[
+        str | None,
+        typer.Option("--after", help="From this ISO time with offset (default: now)."),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """When each playbook's cadence fires next (UTC), and its latest cycle. mios worker starts
+    a cycle at each fire, unless the latest cycle has not finished (docs/playbooks.md).
+
+    Example: mios -w shop cycles next --after 2025-01-06T06:00Z --json
+    """
+    from rich.table import Table
+
+    from mios.bootstrap import utc_now
+    from mios.cli.lifecycle_open import next_fire_rows, utc_option
+
+    since = utc_now() if after is None else utc_option(after, "--after")
+    with _stores(ctx) as stores:
+        rows = next_fire_rows(stores.snapshot.workspace.playbooks, since)
+        for row in rows:
+            ran = stores.cycles.cycles(row["playbook"])
+            latest = ran[-1] if ran else None
+            row["latest_cycle"] = None if latest is None else latest.id
+            row["latest_stage"] = None if latest is None else str(latest.stage)
+    if json_output or state(ctx).json:
+        print_json({"after": since.isoformat(), "playbooks": rows})
+        return
+    if not rows:
+        stdout.print("No playbooks; add one in playbooks/ and run: mios context sync")
+        return
+    table = Table("playbook", "cadence", "next fire (UTC)", "latest cycle", box=None)
+    for row in rows:
+        when = row["next"][:16].replace("T", " ") if row["next"] else f"never: {row['problem']}"
+        cycle = row["latest_cycle"] or "-"
+        if row["latest_stage"] is not None:
+            cycle += f" ({row['latest_stage']})"
+        table.add_row(row["playbook"], row["cadence"], when, cycle)
+    stdout.print(table)
 
 
 @cycles_app.command("show")
@@ -372,11 +451,18 @@ def show_action(
 def learnings(
     ctx: typer.Context,
     cycle_id: Annotated[str | None, typer.Option("--cycle", help="Only this cycle's.")] = None,
+    status: Annotated[
+        LearningStatus | None,
+        typer.Option("--status", help="Only learnings with this status."),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """List what cycles learned (insight, evidence, confidence), newest first.
+    """List what cycles learned (insight, evidence, confidence, status), newest first.
 
-    Example: mios -w shop learnings --json
+    A learning is proposed when a cycle measures it, and validated or refuted when a later
+    cycle measures the same cell (docs/lifecycle.md).
+
+    Example: mios -w shop learnings --status validated --json
     """
     from mios.cli.context import _store
     from mios.cli.lifecycle_view import learning_json, render_learnings
@@ -387,12 +473,14 @@ def learnings(
     finally:
         store.close()
     chosen = sorted(
-        (lr for lr in found if cycle_id in (None, lr.cycle_id)),
+        (lr for lr in found if cycle_id in (None, lr.cycle_id) and status in (None, lr.status)),
         key=lambda lr: (lr.created_at, lr.id),
         reverse=True,
     )
     if json_output or state(ctx).json:
         print_json([learning_json(lr) for lr in chosen])
+    elif not chosen and found:
+        stdout.print("No learnings match --cycle and --status.")
     elif not chosen:
         stdout.print("No learnings yet; they come from measured cycles (mios run PLAYBOOK).")
     else:

@@ -27,6 +27,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +39,9 @@ if TYPE_CHECKING:
     from mios.config import Settings
     from mios.context.store import ContextSnapshot
     from mios.domain.channel import ChannelName
+    from mios.domain.cycle import Playbook
     from mios.domain.workspace import Workspace
+    from mios.lifecycle.schedule import Scheduler
 
 #: Where actions on ``connector: simulator`` channels go when no market is behind them.
 OUTBOX = "outbox"
@@ -197,6 +200,37 @@ def _log_to_this_stderr() -> None:
             handler.stream = sys.stderr  # not setStream: it flushes the closed one
 
 
+def next_fire_rows(playbooks: Iterable[Playbook], after: datetime) -> list[dict[str, Any]]:
+    """Per playbook: its cadence and next fire time after ``after`` (UTC, ISO), or ``None``
+    and the ``problem`` for a cadence that never fires."""
+    from mios.domain.cron import next_fire
+    from mios.errors import DomainError
+
+    rows = []
+    for book in playbooks:
+        row: dict[str, Any] = {"playbook": book.name, "cadence": book.cadence}
+        try:
+            row["next"], row["problem"] = next_fire(book.cadence, after).isoformat(), None
+        except DomainError as exc:
+            row["next"], row["problem"] = None, str(exc)
+        rows.append(row)
+    return rows
+
+
+def utc_option(text: str, option: str) -> datetime:
+    """An ISO 8601 time given on the command line, with its offset (``Z`` for UTC)."""
+    from mios.domain.clock import require_utc
+    from mios.errors import InputError
+
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError.at(f"{text!r} is not an ISO 8601 time", field=option) from None
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise InputError.at(f"{text!r} has no offset; add Z for UTC", field=option)
+    return require_utc(at, option)
+
+
 def default_executor_id() -> str:
     """Unique per worker process: the host, the process and a random part."""
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -220,9 +254,17 @@ def wait_all(workflows: Iterable[str], timeout: float) -> dict[str, Any]:
     return results
 
 
-def serve(lifecycle: Lifecycle, *, grace: int, on_ready: Callable[[], None]) -> str:
+def serve(
+    lifecycle: Lifecycle,
+    *,
+    grace: int,
+    on_ready: Callable[[], None],
+    scheduler: Scheduler | None = None,
+    tick: float = 30.0,
+) -> str:
     """Run ``lifecycle``'s queues in this process until SIGINT or SIGTERM; then stop taking
-    work, let what runs finish (up to ``grace`` seconds) and stop DBOS. The signal's name."""
+    work, let what runs finish (up to ``grace`` seconds) and stop DBOS. The signal's name.
+    With a ``scheduler``, a thread ticks it every ``tick`` seconds meanwhile, from the start."""
     from dbos import DBOS
 
     stop = threading.Event()
@@ -236,8 +278,16 @@ def serve(lifecycle: Lifecycle, *, grace: int, on_ready: Callable[[], None]) -> 
     try:
         lifecycle.launch()
         on_ready()
+        ticking = None
+        if scheduler is not None:
+            ticking = threading.Thread(
+                target=scheduler.run, args=(stop, tick), name="mios-schedule", daemon=True
+            )
+            ticking.start()
         while not stop.wait(0.5):
             pass
+        if ticking is not None:
+            ticking.join(grace)  # a tick under way finishes its fires before DBOS stops
         # Stops the queue pollers first, then waits for the workflows this process runs.
         DBOS.destroy(destroy_registry=False, workflow_completion_timeout_sec=grace)
     finally:

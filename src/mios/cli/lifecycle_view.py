@@ -176,6 +176,7 @@ def learning_json(learning: Learning) -> dict[str, Any]:
         "evidence": list(learning.evidence),
         "model_updates": list(learning.model_updates),
         "created_at": learning.created_at.isoformat(),
+        "reviewed_at": learning.reviewed_at.isoformat() if learning.reviewed_at else None,
     }
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
 from mios.domain.clock import require_utc
+from mios.domain.cron import Cron
 from mios.domain.objective import VALUE_KPIS, Kpi, Objective
 from mios.domain.policy import AutonomyMode, parse_autonomy
 from mios.domain.proposal import ActionKind
@@ -91,43 +91,6 @@ class Cycle:
         self.advance(CycleStage.DONE, at)
 
 
-_CRON_ITEM = re.compile(r"^(?:\*|(\d+)(?:-(\d+))?)(?:/(\d+))?$")
-#: (name, lowest, highest) of the five cron fields; day of week 0 and 7 are both Sunday.
-_CRON_FIELDS = (
-    ("minute", 0, 59),
-    ("hour", 0, 23),
-    ("day of month", 1, 31),
-    ("month", 1, 12),
-    ("day of week", 0, 7),
-)
-
-
-def check_cron(expression: str) -> None:
-    """Raise ``DomainError`` unless ``expression`` is a numeric 5-field cron expression.
-
-    Each field is ``*``, ``n``, ``a-b``, any of those with ``/step``, or a comma list of them.
-    Names (``mon``, ``jan``) and macros (``@daily``) are not accepted: one spelling is enough.
-    """
-    parts = expression.split()
-    if len(parts) != len(_CRON_FIELDS):
-        raise DomainError(f"cadence {expression!r} must have 5 fields, got {len(parts)}")
-    for text, (name, low, high) in zip(parts, _CRON_FIELDS, strict=True):
-        for item in text.split(","):
-            match = _CRON_ITEM.match(item)
-            if match is None:
-                raise DomainError(f"cadence {expression!r}: {name} {item!r} is not a cron token")
-            first, last, step = (int(g) if g is not None else None for g in match.groups())
-            for number in (first, last):
-                if number is not None and not low <= number <= high:
-                    raise DomainError(
-                        f"cadence {expression!r}: {name} {number} is outside {low}-{high}"
-                    )
-            if first is not None and last is not None and first > last:
-                raise DomainError(f"cadence {expression!r}: {name} range {item!r} runs backwards")
-            if step == 0:
-                raise DomainError(f"cadence {expression!r}: {name} step must be >= 1")
-
-
 @dataclass(frozen=True)
 class Playbook:
     """A recipe for cycles: which agents, how often, toward what, with what autonomy overrides.
@@ -156,7 +119,7 @@ class Playbook:
             raise DomainError(f"{where}: list at least one agent")
         if len(set(self.agents)) != len(self.agents):
             raise DomainError(f"{where}: an agent is listed twice")
-        check_cron(self.cadence)
+        Cron.parse(self.cadence)  # refuses what is not cron, and a cadence that never fires
         if self.objective is not None and not self.objective.strip():
             raise DomainError(f"{where}: objective must not be blank")
         if self.objective is not None and self.objective not in VALUE_KPIS:

@@ -14,7 +14,8 @@ decide, review; then every approved action's execution workflow ``exec-<action>-
 is enqueued on the queue of its channel (``mios-<channel>``, with that channel's concurrency and
 rate limit) and awaited; then measure and learn. Actions awaiting approval are recorded and not
 waited for: no thread is held for a person. ``on_approved`` enqueues the same execution
-workflow when the approval lands.
+workflow when the approval lands. A fire of a playbook's cadence is the workflow
+``schedule-P-<minute>`` on the queue ``mios-schedule`` (``fire``; ``mios.lifecycle.schedule``).
 
 An execution workflow's steps are ``execution.start`` / ``deliver`` / ``finish``. While mios is
 paused, ``start`` refuses and the workflow ends ``paused`` with the action still approved;
@@ -33,6 +34,7 @@ import logging
 import sys
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from dbos import DBOS, Queue, SetWorkflowID
@@ -43,13 +45,15 @@ from mios.domain.channel import ChannelName
 from mios.domain.cycle import Cycle
 from mios.domain.proposal import Decision, Proposal
 from mios.errors import DomainError
-from mios.lifecycle import execution, learning, steps
+from mios.lifecycle import execution, learning, schedule, steps
 from mios.lifecycle.execution import Delivery, ExecutionResult, ExecutionStatus, Started
 from mios.lifecycle.learning import Measured, record_rejections
 from mios.lifecycle.services import LIFECYCLE, CycleServices, QueueSettings
 from mios.lifecycle.steps import ActionRef, PlanResult
 
 CYCLE_QUEUE = "mios-cycles"
+#: Fires of playbook cadences (``mios.lifecycle.schedule``).
+SCHEDULE_QUEUE = "mios-schedule"
 #: Actions that reach no channel (insights, drafts) run here.
 INTERNAL_QUEUE = "mios-internal"
 _UNFINISHED = frozenset({"PENDING", "ENQUEUED", "DELAYED"})
@@ -265,6 +269,30 @@ def execution_workflow(action_id: str, version: int) -> ExecutionResult:
     return _finish(action_id, version, runner, delivery)
 
 
+# -- a fire of a playbook's cadence (mios.lifecycle.schedule) ----------------------------------
+
+
+@DBOS.step(name="mios.schedule.pick")
+def _pick(playbook: str, at: datetime) -> schedule.Fired:
+    return schedule.pick(_RUNTIME.require(), playbook, at, _workflow_status)
+
+
+def _workflow_status(workflow_id: str) -> str | None:
+    found = DBOS.get_workflow_status(workflow_id)
+    return None if found is None else found.status
+
+
+@DBOS.workflow(name="mios.schedule.fire")
+def fire_workflow(playbook: str, at: datetime) -> schedule.Fired:
+    # The pick is checkpointed, so a fire recovered after a crash starts the cycle number it
+    # picked the first time, whose id makes a second enqueue a no-op.
+    fired = _pick(playbook, at)
+    if fired.number is not None:
+        with SetWorkflowID(steps.cycle_id(playbook, fired.number)):
+            _RUNTIME.queue(CYCLE_QUEUE).enqueue(cycle_workflow, playbook, fired.number)
+    return fired
+
+
 # -- the process's handle ---------------------------------------------------------------------
 
 
@@ -317,7 +345,7 @@ class DurableLifecycle:
         self.destroy()
 
     def _queue_names(self) -> list[str]:
-        names = {CYCLE_QUEUE, INTERNAL_QUEUE}
+        names = {CYCLE_QUEUE, INTERNAL_QUEUE, SCHEDULE_QUEUE}
         names |= {queue_name(str(c)) for c in self.services.channels}
         names |= {queue_name(str(c)) for c in self.services.queues}
         return sorted(names)
@@ -338,6 +366,14 @@ class DurableLifecycle:
         workflow = steps.cycle_id(playbook, n)
         with SetWorkflowID(workflow):
             _RUNTIME.queue(CYCLE_QUEUE).enqueue(cycle_workflow, playbook, n)
+        return workflow
+
+    def fire(self, playbook: str, at: datetime) -> str:
+        """Enqueue the fire of ``playbook``'s cadence at ``at`` and return its workflow id; the
+        same fire enqueued again, by any worker, runs once."""
+        workflow = schedule.fire_id(playbook, at)
+        with SetWorkflowID(workflow):
+            _RUNTIME.queue(SCHEDULE_QUEUE).enqueue(fire_workflow, playbook, at)
         return workflow
 
     def run_cycle(self, playbook: str, number: int | None = None) -> CycleReport:

@@ -4,11 +4,15 @@
               window), keep every outcome it reported (``OutcomeSink``, once per outcome id),
               attribute outcomes to the cycle's actions by action id, mark them ``measured``
               (with the actions of earlier cycles that people approved after those measured:
-              they ran in this cycle's window)
+              they ran in this cycle's window); a message whose channel held out part of its
+              audience is set against that holdout (``incrementality``, its holdout's
+              purchases kept out of the message's own counts)
     learn     the response model's counts per cell (messages, conversions, revenue), kept per
-              cycle for the next cycle's forecaster; a learning per cell measured; and a
-              learning per kind of proposal people rejected (kind, segment, offer, with their
-              reasons), so agents reading ``ctx.learnings`` can propose less of it
+              cycle for the next cycle's forecaster; a learning per cell measured; earlier
+              learnings of those cells validated or refuted by what this cycle measured
+              (``mios.lifecycle.validation``); and a learning per kind of proposal people
+              rejected (kind, segment, offer, with their reasons), so agents reading
+              ``ctx.learnings`` can propose less of it
 
 Both may run again after a crash: cells are replaced per cycle, outcomes are kept once, a
 learning already in the context unchanged is not written again.
@@ -18,21 +22,25 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from statistics import NormalDist
 
 from mios.brain.decide_response import UNNAMED
 from mios.context.store import ContextChange
 from mios.domain.action import Action, ActionState
 from mios.domain.budget import EntryKind, LedgerEntry
 from mios.domain.cycle import Cycle, CycleStage
-from mios.domain.outcome import Learning, Outcome, OutcomeKind, rejection_id
+from mios.domain.holdout import holdout_of
+from mios.domain.outcome import Learning, LearningStatus, Outcome, OutcomeKind, rejection_id
 from mios.domain.proposal import ActionKind, segment_of
 from mios.lifecycle.commitments import with_releases
 from mios.lifecycle.cycle_store import CellCount
 from mios.lifecycle.services import LIFECYCLE, CycleServices
 from mios.lifecycle.steps import advance, playbook_named
+from mios.lifecycle.validation import review_cells
+from mios.measure.attribution import HOLDOUT_ARM, Incrementality, incrementality, is_holdout
 
 #: Outcome kinds whose money is revenue (a conversion carries its order's value).
 _VALUED = frozenset({OutcomeKind.CONVERSION, OutcomeKind.REVENUE})
@@ -50,7 +58,10 @@ class ActionMeasure:
     sent: int
     conversions: int
     revenue: Decimal
-    counts: dict[str, int]  # every outcome kind seen, summed
+    counts: dict[str, int]  # every outcome kind seen, summed (the holdout's purchases aside)
+    held_out: int = 0  # audience members its channel kept out
+    # Set against its holdout: messages with an experiment whose channel held some out.
+    incrementality: Incrementality | None = None
 
 
 @dataclass(frozen=True)
@@ -90,7 +101,10 @@ def measure(services: CycleServices, cycle: Cycle) -> Measured:
             continue
         counts: dict[str, int] = defaultdict(int)
         revenue = Decimal(0)
-        for outcome in services.outcomes.query(action_ids=[action_id]):
+        outcomes = services.outcomes.query(action_ids=[action_id])
+        for outcome in outcomes:
+            if is_holdout(outcome):
+                continue  # bought without the message: the holdout's, not the action's
             counts[str(outcome.kind)] += outcome.count
             if outcome.kind in _VALUED and outcome.value is not None:
                 revenue += outcome.value.amount
@@ -100,6 +114,7 @@ def measure(services: CycleServices, cycle: Cycle) -> Measured:
         accepted = receipt.accepted if receipt is not None else 0
         sent = max(accepted, counts[OutcomeKind.DELIVERED])
         is_message = action.kind is ActionKind.SEND_MESSAGE
+        held_out = receipt.held_out if receipt is not None else 0
         measures.append(
             ActionMeasure(
                 action.id,
@@ -109,6 +124,8 @@ def measure(services: CycleServices, cycle: Cycle) -> Measured:
                 counts[OutcomeKind.CONVERSION],
                 revenue,
                 dict(counts),
+                held_out,
+                _against_holdout(action, outcomes, sent, held_out) if is_message else None,
             )
         )
         if action.state is ActionState.EXECUTED:
@@ -122,8 +139,116 @@ def measure(services: CycleServices, cycle: Cycle) -> Measured:
         outcomes_ingested=ingested,
         conversions=sum(m.conversions for m in measures),
         revenue=str(sum((m.revenue for m in measures), Decimal(0))),
+        incrementality={
+            m.action_id: _summary(m.incrementality)
+            for m in measures
+            if m.incrementality is not None
+        },
     )
     return Measured(ingested, tuple(measures))
+
+
+def _against_holdout(
+    action: Action, outcomes: Sequence[Outcome], sent: int, held_out: int
+) -> Incrementality | None:
+    """The message's conversions set against its holdout's: ``None`` without an experiment,
+    or when its channel sent nothing or held nobody out (a connector that leaves the holdout
+    to another system and never learns its size).
+
+    Every conversion credited to the message is the treated arm's, marked or not (a purchase
+    tracked back to an email knows nothing of the experiment); the holdout's are those reported
+    under the action with ``arm: holdout``."""
+    holdout = holdout_of(action.id, action.parameters)
+    if holdout is None or sent < 1 or held_out < 1:
+        return None
+    experiment = holdout.experiment_id
+    arms = [
+        replace(
+            o,
+            attributes={
+                **o.attributes,
+                "experiment_id": experiment,
+                "arm": HOLDOUT_ARM if is_holdout(o) else "treatment",
+            },
+        )
+        for o in outcomes
+        if o.kind is OutcomeKind.CONVERSION
+        and o.attributes.get("experiment_id", experiment) == experiment
+    ]
+    return incrementality(arms, experiment, treated_size=sent, holdout_size=held_out)
+
+
+def incrementality_learnings(
+    cycle: Cycle, measures: Sequence[ActionMeasure], now: datetime
+) -> list[Learning]:
+    """One learning per message set against its holdout, with the action and its experiment
+    as evidence. Its id names the cycle and the action, so a learn step run again writes the
+    same learning and ``_write_new`` keeps it once.
+
+    Its confidence is how sure the holdout makes it that the message's effect has the sign
+    measured: under the interval's normal approximation (centre and standard error read off
+    the interval), the probability that the true incremental conversions lie on the side of
+    zero the estimate is on. It is 0.5 when the interval is centred on zero (the holdout says
+    nothing either way) and nears 1 as the interval moves off zero; a share of the interval
+    above zero would instead call a clear loss a learning held with no confidence."""
+    learnings = []
+    for m in measures:
+        found = m.incrementality
+        if found is None or m.cell is None:
+            continue
+        segment, channel, offer, _angle = m.cell
+        whom = "listed customers" if segment == UNNAMED else f"segment {segment}"
+        what = "no offer" if offer == UNNAMED else f"offer {offer}"
+        low, high = found.interval
+        relative = "" if found.relative_lift is None else f", {found.relative_lift:+.0%} relative"
+        learnings.append(
+            Learning(
+                id=f"{cycle.id}:incrementality:{m.action_id}",
+                insight=(
+                    f"{channel} to {whom}, {what}: incremental conversions "
+                    f"{found.incremental_conversions:.1f} ({found.confidence:.0%} interval "
+                    f"{low:.1f}..{high:.1f}), lift {found.lift * 100:+.2f} points vs holdout "
+                    f"({found.treated_rate:.2%} of {found.treated_size} sent, "
+                    f"{found.holdout_rate:.2%} of {found.holdout_size} held out{relative})"
+                ),
+                evidence=(f"action:{m.action_id}", f"experiment:{found.experiment_id}"),
+                confidence=sign_confidence(found),
+                created_at=now,
+                cycle_id=cycle.id,
+            )
+        )
+    return learnings
+
+
+def sign_confidence(found: Incrementality) -> float:
+    """The probability that the true effect has the sign of the interval's centre (see
+    ``incrementality_learnings``), in [0.5, 1]."""
+    low, high = found.interval
+    z = NormalDist().inv_cdf(0.5 + found.confidence / 2)
+    se = (high - low) / (2 * z)
+    if se <= 0:
+        return 1.0
+    return NormalDist().cdf(abs(low + high) / 2 / se)
+
+
+def _summary(found: Incrementality) -> dict[str, object]:
+    """What the cycle's summary keeps of one action's incrementality (JSON values)."""
+    low, high = found.interval
+    return {
+        "experiment_id": found.experiment_id,
+        "treated": found.treated_size,
+        "held_out": found.holdout_size,
+        "treated_conversions": found.treated_conversions,
+        "holdout_conversions": found.holdout_conversions,
+        "incremental_conversions": round(found.incremental_conversions, 2),
+        "interval": [round(low, 2), round(high, 2)],
+        "confidence": found.confidence,
+        "lift": round(found.lift, 6),
+        "relative_lift": None if found.relative_lift is None else round(found.relative_lift, 4),
+        "incremental_revenue": (
+            None if found.incremental_revenue is None else str(found.incremental_revenue.amount)
+        ),
+    }
 
 
 def _to_measure(services: CycleServices, cycle: Cycle, measurer: str) -> list[str]:
@@ -189,18 +314,51 @@ def record_rejections(services: CycleServices, playbook: str) -> None:
 def _write_new(services: CycleServices, learnings: Sequence[Learning], cycle_id: str) -> None:
     head = services.context.snapshot()
     known = {lr.id: lr for lr in head.learnings}
-    new = tuple(
-        lr
-        for lr in learnings
-        if lr.id not in known
-        or (known[lr.id].insight, known[lr.id].evidence) != (lr.insight, lr.evidence)
-    )
+    new = tuple(lr for lr in learnings if _says_more(known.get(lr.id), lr))
     if new:
         services.context.write(
             ContextChange(learnings=new),
             actor=LIFECYCLE,
             reason=f"{cycle_id}: what was measured and what people rejected",
         )
+
+
+def _says_more(known: Learning | None, learning: Learning) -> bool:
+    """Whether ``learning`` says what the context does not hold yet. A review is never undone
+    by writing the unreviewed learning again (a learn step run again after a crash, when a
+    later cycle has reviewed its learnings meanwhile)."""
+    if known is None:
+        return True
+    if known.status is not LearningStatus.PROPOSED and learning.status is LearningStatus.PROPOSED:
+        return False
+    said = (known.insight, known.evidence, known.status)
+    return said != (learning.insight, learning.evidence, learning.status)
+
+
+def _reviews(
+    services: CycleServices,
+    cycle: Cycle,
+    cells: Sequence[CellCount],
+    measured: Measured,
+    now: datetime,
+) -> list[Learning]:
+    """The learnings the cycle's snapshot held about the cells it measured, as they stand now,
+    validated or refuted by what it measured (``mios.lifecycle.validation``). Those of its
+    snapshot, not the newest: only what the cycle could not have shaped is put to its test,
+    and a learn step run again checks the same ones."""
+    earlier = {lr.id for lr in services.context.snapshot(cycle.snapshot_version).learnings}
+    evidence = {
+        cell.key: [f"action:{m.action_id}" for m in measured.actions if m.cell == cell.key]
+        for cell in cells
+    }
+    return review_cells(
+        (lr for lr in services.context.snapshot().learnings if lr.id in earlier),
+        cells,
+        evidence,
+        cycle.id,
+        now,
+        _HALF_CONFIDENCE_SENDS,
+    )
 
 
 def learn(services: CycleServices, cycle: Cycle, measured: Measured) -> tuple[str, ...]:
@@ -210,7 +368,8 @@ def learn(services: CycleServices, cycle: Cycle, measured: Measured) -> tuple[st
     services.cycles.save_cells(cycle.id, cells)
     learnings = [_cell_learning(cycle, cell, measured.actions, now) for cell in cells]
     learnings += rejection_learnings(services, cycle, now)
-    _write_new(services, learnings, cycle.id)
+    learnings += incrementality_learnings(cycle, measured.actions, now)
+    _write_new(services, [*learnings, *_reviews(services, cycle, cells, measured, now)], cycle.id)
     ids = tuple(lr.id for lr in learnings)
     if cycle.stage is not CycleStage.DONE:
         cycle.finish(max(now, cycle.started_at))

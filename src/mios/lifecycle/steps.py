@@ -2,10 +2,11 @@
 review. Each is safe to run again after a crash: it finds what an earlier run wrote (the cycle
 record, actions already through the gate) and does not write it twice.
 
-    plan     newest snapshot -> the playbook's agents -> proposals
+    plan     opt-outs written into consent; newest snapshot -> the playbook's agents -> proposals
     decide   audiences resolved to customer rows, a forecaster, budgets and contact caps
              -> one decision per proposal
-    review   each selected proposal -> an action -> the reviewer -> Human Command
+    review   each selected proposal -> an action (a message to an addressed audience holding
+             out the playbook's ``experiments.holdout``) -> the reviewer -> Human Command
              (allowed, awaiting approval, or blocked)
 
 ``durable`` runs each as a DBOS step; tests call them directly.
@@ -27,6 +28,7 @@ from mios.context.store import ContextSnapshot
 from mios.domain.action import Action, ActionState
 from mios.domain.channel import ChannelName
 from mios.domain.cycle import Cycle, CycleStage, Playbook
+from mios.domain.holdout import EXPERIMENT_ID, HOLDOUT_SHARE
 from mios.domain.money import Money
 from mios.domain.policy import AutonomyMatrix, stricter
 from mios.domain.proposal import ActionKind, Decision, DecisionStatus, Proposal, RiskTier
@@ -172,11 +174,11 @@ def review(
     decisions: Sequence[Decision],
 ) -> tuple[ActionRef, ...]:
     """Each selected proposal through the gate, once: an action already submitted (by a run
-    before a crash) is taken as it is stored."""
+    before a crash) is taken as it is stored. Messages carry the playbook's holdout before the
+    gate sees them, so what people approve says who it keeps out."""
     snapshot = services.context.snapshot(cycle.snapshot_version)
-    workspace = governed_workspace(
-        snapshot.workspace, playbook_named(snapshot.workspace, cycle.playbook)
-    )
+    book = playbook_named(snapshot.workspace, cycle.playbook)
+    workspace = governed_workspace(snapshot.workspace, book)
     reviewer = Reviewer(workspace, services.checkers)
     context = ReviewContext(workspace, snapshot.customers(), snapshot.ledger, services.clock())
     by_id = {p.id: p for p in proposals}
@@ -186,9 +188,13 @@ def review(
         if decision.status is not DecisionStatus.SELECTED:
             continue
         proposal = by_id[decision.proposal_id]
-        action = store.action(action_id(cycle.id, proposal.id))
+        made = action_id(cycle.id, proposal.id)
+        action = store.action(made)
         if action is None:
-            action = Action.from_proposal(proposal, action_id(cycle.id, proposal.id))
+            # The experiment is the action: one holdout per message, named by its id.
+            action = Action.from_proposal(
+                holding_out(proposal, made, book.experiment_holdout), made
+            )
             verdict = reviewer.review(action, context, decision.risk)
             action = services.command.submit(action, verdict, proposal.agent_id).action
         refs.append(ActionRef(action.id, action.version, action.state, queue_channel(action)))
@@ -200,6 +206,27 @@ def review(
         actions=state_counts(refs),
     )
     return tuple(refs)
+
+
+def holding_out(proposal: Proposal, experiment_id: str, share: float) -> Proposal:
+    """``proposal`` with a holdout of ``share`` as experiment ``experiment_id``, when it is a
+    message to an addressed audience and ``share`` > 0; otherwise as it is. A proposal that
+    set its own ``holdout_share`` (an agent's experiment) keeps it.
+
+    The action's spend and audience stay the whole audience's: governance reviews, and the
+    ledger commits, at most what the send can cost and whom it can reach; the channel sends
+    to, and the market charges for, only those not held out, and measurement books that."""
+    audience = proposal.audience
+    if (
+        share <= 0
+        or proposal.kind is not ActionKind.SEND_MESSAGE
+        or audience is None
+        or not audience.is_addressed
+        or HOLDOUT_SHARE in proposal.parameters
+    ):
+        return proposal
+    parameters = {**proposal.parameters, HOLDOUT_SHARE: share, EXPERIMENT_ID: experiment_id}
+    return replace(proposal, parameters=parameters)
 
 
 def queue_channel(action: Action) -> str | None:

@@ -28,6 +28,7 @@ _COLUMNS = (
     receipts.c.accepted,
     receipts.c.external_id,
     receipts.c.note,
+    receipts.c.held_out,
 )
 
 
@@ -46,7 +47,7 @@ class SqlReceiptLog:
             raise self._failed("reading", exc) from exc
         if row is None:
             return None
-        action_id, idempotency_key, channel, accepted, external_id, note = row
+        action_id, idempotency_key, channel, accepted, external_id, note, held_out = row
         return Receipt(
             action_id=action_id,
             idempotency_key=idempotency_key,
@@ -54,6 +55,7 @@ class SqlReceiptLog:
             accepted=accepted,
             external_id=external_id,
             note=note,
+            held_out=held_out,
         )
 
     def put(self, receipt: Receipt, at: datetime) -> None:
@@ -65,6 +67,7 @@ class SqlReceiptLog:
             "accepted": receipt.accepted,
             "external_id": receipt.external_id,
             "note": receipt.note,
+            "held_out": receipt.held_out,
             "at": at,
         }
         try:

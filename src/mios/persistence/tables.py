@@ -22,6 +22,9 @@ what was measured afterwards (an event ingested twice counts once); money as Dec
 Cycles (migration 0005): ``cycles``, one per cycle of a playbook (the ``Cycle`` as JSON in
 ``body``, what its stages recorded in ``summary``), and ``cycle_cells``, what each cycle
 measured per response-model cell.
+
+Holdouts (migration 0006): ``receipts.held_out``, how many of an action's audience an
+experiment kept out (0 for receipts written before it).
 """
 
 from __future__ import annotations
@@ -199,6 +202,7 @@ receipts = Table(
     Column("external_id", Text, nullable=False),
     Column("note", Text, nullable=True),
     Column("at", DateTime(timezone=True), nullable=False),
+    Column("held_out", Integer, nullable=False, server_default="0"),  # migration 0006
     Index("ix_receipts_action_id", "action_id"),
 )
 

@@ -34,6 +34,7 @@ class Execution:
     outcomes: tuple[Outcome, ...]
     note: str | None = None  # why less happened than asked (an outage, capacity, a spend cap)
     unavailable: bool = False  # nothing happened: the channel is down or full today; retry later
+    held_out: int = 0  # audience members an experiment's holdout kept out
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,13 @@ class Emitter:
                 segment_id = segment_ids[index]
                 self._outcome(kind, segment_id, count, value, {"segment": segment_id, **extra})
 
-    def done(self, day: int, accepted: int, note: str | None) -> Execution:
+    def done(self, day: int, accepted: int, note: str | None, held_out: int = 0) -> Execution:
         self._books.totals.record(self.outcomes)
-        return Execution(self._action_id or ORGANIC, day, accepted, tuple(self.outcomes), note)
+        return Execution(
+            self._action_id or ORGANIC,
+            day,
+            accepted,
+            tuple(self.outcomes),
+            note,
+            held_out=held_out,
+        )

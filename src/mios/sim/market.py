@@ -363,8 +363,10 @@ class Market:
 
         rng = self._action_rng(action)
         arm: dict[str, Any] = {}
+        held_out = 0
         if share > 0:
             in_holdout = hash_uniform(audience, truth.seed, experiment) < share
+            held_out = int(in_holdout.sum())
             self._today.holdouts.append(_Holdout(action.id, experiment, audience[in_holdout]))
             audience = audience[~in_holdout]
             arm = {"experiment_id": experiment, "arm": "treatment"}
@@ -379,7 +381,7 @@ class Market:
         emit.money(OutcomeKind.SPEND, spec.cost_per_contact * len(audience))
         emit.brand(content)
         self._respond(rng, channel, offer, angle, audience, emit)
-        return emit.done(day, len(audience), note)
+        return emit.done(day, len(audience), note, held_out)
 
     def _respond(
         self,

@@ -186,3 +186,17 @@ def test_a_folder_that_cannot_be_written_is_an_outage(tmp_path: Path) -> None:
 def test_an_unknown_format_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="format"):
         export(tmp_path, "xml")  # type: ignore[arg-type]
+
+
+def test_a_holdout_is_passed_on_in_the_parameters_and_none_is_counted_here(
+    tmp_path: Path,
+) -> None:
+    action = executing()
+    action.parameters = {"holdout_share": 0.1, "experiment_id": "exp-e"}
+    channel = export(tmp_path)
+
+    receipt = channel.execute(action)
+
+    [row] = csv_rows(channel.path_for(ChannelName.EMAIL, NOW.date()))
+    assert json.loads(row["parameters"]) == {"experiment_id": "exp-e", "holdout_share": 0.1}
+    assert receipt.held_out == 0  # the importing system applies it; mios cannot count it

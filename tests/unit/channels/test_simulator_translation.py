@@ -145,7 +145,8 @@ def test_an_ad_before_any_budget_spends_nothing_until_a_budget_is_approved() -> 
     receipt = channel.execute(ready("ad", ActionKind.PUBLISH_CONTENT, content=ad))
     channel.advance_day()
     assert spent(channel.take_outcomes()) == 0  # the workspace's budget is not spend approved
-    assert receipt.note is not None and "spends nothing until a set_budget" in receipt.note
+    assert receipt.note is not None
+    assert "spends nothing until a set_budget" in receipt.note
 
     outcomes = one_day(channel, ready("b1", ActionKind.SET_BUDGET, spend="700"))
     assert spent(outcomes, "b1") == 100  # the approved budget, per day

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from mios.domain.cycle import Cycle, CycleStage, Playbook, check_cron
+from mios.domain.cron import check_cron
+from mios.domain.cycle import Cycle, CycleStage, Playbook
 from mios.domain.objective import Guardrail, Kpi, Objective
 from mios.domain.policy import AutonomyMode
 from mios.domain.proposal import ActionKind
@@ -164,6 +165,10 @@ class TestPlaybook:
     def test_cadence_is_checked(self) -> None:
         with pytest.raises(DomainError, match="cadence"):
             playbook(cadence="weekly")
+
+    def test_a_cadence_that_never_fires_is_refused(self) -> None:
+        with pytest.raises(DomainError, match="never fires"):
+            playbook(cadence="0 0 30 2 *")
 
     def test_objective_cannot_be_blank(self) -> None:
         with pytest.raises(DomainError, match="objective"):
