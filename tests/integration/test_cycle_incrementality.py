@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from mios.agents.protocol import AgentContext
 from mios.channels.simulator import SimulatorChannel
+from mios.cli.lifecycle_view import cycle_json
 from mios.context.spec import WorkspaceSpec
 from mios.context.store import ContextChange
 from mios.domain.channel import ChannelName
@@ -110,3 +111,9 @@ def test_a_cycle_measures_what_its_send_added_over_the_holdout(engine: Engine) -
     assert lr.confidence > 0.99  # the interval is well clear of zero
     summary = services.cycles.summary(report.cycle_id)
     assert summary["incrementality"][action.id]["held_out"] == stored.held_out
+    cycle = services.cycles.get(report.cycle_id)
+    assert cycle is not None
+    shown = cycle_json(cycle, summary, [action])  # what `mios cycles show --json` prints
+    lift = shown["incrementality"][action.id]
+    assert lift["incremental_conversions"] == round(found.incremental_conversions, 2)
+    assert lift["interval"] == [round(low, 2), round(high, 2)]

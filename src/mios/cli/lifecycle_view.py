@@ -69,6 +69,8 @@ def cycle_json(
             "conversions": int(summary.get("conversions", 0)),
             "revenue": summary.get("revenue", "0"),
         },
+        # Per message with a holdout: what it added over the customers it kept out.
+        "incrementality": dict(summary.get("incrementality") or {}),
         "learnings": list(summary.get("learnings") or []),
         "actions": dict(sorted(states.items())),
     }
@@ -105,6 +107,17 @@ def render_cycle(shown: dict[str, Any]) -> None:
         ),
         ("learn", f"{len(shown['learnings'])} learnings"),
     ]
+    lifts = shown["incrementality"]
+    if lifts:
+        added = sum(float(i["incremental_conversions"]) for i in lifts.values())
+        lines.insert(
+            -1,
+            (
+                "lift",
+                f"{len(lifts)} message(s) against their holdouts: {added:,.1f} incremental "
+                "conversions in all",
+            ),
+        )
     for stage, line in lines:
         stdout.print(Text(f"  {stage:<8} {line}"))
     for agent, error in shown["proposals"]["agent_errors"]:
