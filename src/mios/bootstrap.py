@@ -4,7 +4,7 @@ tests get their parts from here, and override any of them by passing their own."
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from mios.domain.channel import ChannelName
     from mios.domain.guardrails import Guardrails
     from mios.governance.command import HumanCommand
+    from mios.lifecycle.cycle_store import CellCount
     from mios.lifecycle.durable import DurableLifecycle
     from mios.lifecycle.services import CycleServices, OutcomeSource, QueueSettings
 
@@ -132,13 +133,17 @@ def agent_context(
     *,
     now: datetime,
     seed: int,
+    measured: Sequence[CellCount] = (),
 ) -> AgentContext:
-    """What the agents read: one snapshot, the brain's forecasts fitted on its channel history,
-    and the workspace's research files (``data/research``)."""
+    """What the agents read: one snapshot, the brain's forecasts fitted on its channel history
+    and on the cells earlier cycles ``measured``, and the workspace's research files
+    (``data/research``)."""
     # Imported here: the brain loads SciPy, which most commands never need.
     from mios.agents.documents import read_documents  # noqa: PLC0415
     from mios.agents.protocol import AgentContext  # noqa: PLC0415
-    from mios.brain.workspace_forecasts import HistoryForecasts  # noqa: PLC0415
+    from mios.brain.workspace_forecasts import HistoryForecasts, MeasuredCell  # noqa: PLC0415
+
+    cells = [MeasuredCell(*c.key, c.trials, c.successes, float(c.revenue)) for c in measured]
 
     shop = snapshot.workspace
     return AgentContext(
@@ -148,7 +153,7 @@ def agent_context(
         history=snapshot.history,
         ledger=snapshot.ledger,
         learnings=snapshot.learnings,
-        forecasts=HistoryForecasts.from_history(shop, snapshot.history, seed=seed),
+        forecasts=HistoryForecasts.from_history(shop, snapshot.history, seed=seed, measured=cells),
         now=now,
         seed=seed,
         documents=read_documents(workspace / "data" / "research"),
@@ -229,18 +234,20 @@ def open_lifecycle(
             for c in shop.channels
             if c.daily_capacity
         }
+        cycles = SqlCycleStore(governance.engine)
         services = CycleServices(
             context=context,
             agents=AgentRegistry.discover(),
+            # The agents forecast from what earlier cycles measured, as the brain does.
             agent_context=lambda snapshot, now, seed: agent_context(
-                snapshot, workspace, now=now, seed=seed
+                snapshot, workspace, now=now, seed=seed, measured=cycles.cells()
             ),
             command=human_command(governance, shop.guardrails, clock=clock),
             checkers=built_in_checkers(),
             channels=dict(channels),
             receipts=SqlReceiptLog(governance.engine),
             outcomes=SqlOutcomeStore(governance.engine),
-            cycles=SqlCycleStore(governance.engine),
+            cycles=cycles,
             clock=clock,
             source=source,
             seed=seed,

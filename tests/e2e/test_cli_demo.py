@@ -21,11 +21,11 @@ def test_the_demo_runs_cycles_and_compares_profit(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     cycles = report["cycles"]
-    # Two weekly windows, and the day the script's last approvals ran on.
+    # Two weekly windows: the script's approvals run on their cycle's own day.
     assert (report["scenario"], report["customers"], report["days"]) == (
         "retail-holiday",
         2000,
-        14 + (cycles[-1]["approved_by_script"] > 0),
+        14,
     )
     assert [c["number"] for c in cycles] == [1, 2]
     for cycle in cycles:
@@ -80,7 +80,10 @@ def test_mios_and_every_comparison_are_scored_on_the_same_days(
     result = demo.run_demo(tmp_path / "w", customers=1000, cycles=1, history_weeks=2)
 
     mios_days = next(iter(days_of_executions.values()))  # the first channel is mios's
-    assert result.cycles[0].approved_by_script > 0  # the script's approvals ran late
+    assert result.cycles[0].approved_by_script > 0
+    # What the script approved ran on the cycle's day, before its window's first day closed.
+    assert set(mios_days) == {0}
+    assert result.days == 7
     assert compared == [result.days, result.days]
     assert max(mios_days) < result.days  # nothing mios did falls outside the compared days
     assert result.cycles[-1].profit_so_far == result.profit["mios"]

@@ -156,8 +156,8 @@ def test_the_agents_plan_on_it_and_crms_sends_run_in_the_market(world: Path) -> 
     for n, proposal in enumerate(sends):
         receipt = channel.execute(executing(proposal, n))
         assert receipt.accepted > 0
-    if scenario_of(world) != "b2b-pipeline":  # no b2b segment is one of CRM's journeys
-        assert sends
+    # CRM messages every segment it may reach, on every channel with consent.
+    assert {p.parameters["segment"] for p in sends} == set(sim.segment_ids)
     # The rest of what the agents would execute goes through too: ads onto the running budget,
     # budgets per day, content angles translated or dropped.
     acting = {ActionKind.PUBLISH_CONTENT, ActionKind.SET_BUDGET, ActionKind.ADJUST_BID}

@@ -13,7 +13,11 @@ interval, or ``None`` where the history has nothing to go on (never NaN):
   adds the offer level's. (One model for every channel would share one
   intra-class correlation, which is a relative spread 8x larger for display's 0.005% than for
   email's 0.3%.) A channel without history borrows from all channels (a model of the channels'
-  rates); without any history every cell is Beta(1, 99), as in ``nba_workspace``.
+  rates); without any history every cell is Beta(1, 99), as in ``nba_workspace``. Cells that
+  earlier cycles measured (``measured``: a segment, channel, offer and angle with its messages,
+  conversions and revenue) join their channel's model as rows of their own, at the spread the
+  weeks gave: a cell sent before is forecast from what it did, one never sent borrows from its
+  channel and offer, and its interval stays as wide as that uncertainty.
 - ``order_value(channel, offer)``: the channel's revenue per conversion (the value posterior of
   the same model). For an offer the workspace authors, the mean is the offer's average order value
   and the interval that of an offer the history never saw, scaled to it.
@@ -36,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -51,8 +56,33 @@ from mios.errors import DomainError, ModelInputError, NotFittedError
 from mios.types import FloatArray, IntArray
 
 ANY = "*"
+#: What a cycle's measurement leaves unnamed in a cell (an offer or angle a message lacked).
+UNNAMED = "-"
 _FLAT_PRIOR = (1.0, 99.0)
 _WEEK = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class MeasuredCell:
+    """What earlier cycles measured for one cell: messages, conversions, their revenue."""
+
+    segment: str
+    channel: str
+    offer: str
+    angle: str
+    trials: int
+    successes: int
+    revenue: float = 0.0
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """The cell as the model names it: what a message left unnamed is ``ANY``."""
+        return (
+            self.segment,
+            self.channel,
+            ANY if self.offer == UNNAMED else self.offer,
+            ANY if self.angle == UNNAMED else self.angle,
+        )
 
 
 @dataclass(frozen=True)
@@ -83,7 +113,8 @@ class HistoryForecasts:
     Parameters: ``seed`` for every bootstrap; ``recent_weeks`` the window ROAS and the spend of
     the marginal ROAS are measured over; ``min_curve_weeks`` the least weeks a response curve is
     fitted on; ``interval`` the central probability of every interval; ``bootstrap_draws`` the
-    resamples of the ROAS bootstrap; ``curve_refits`` the bootstrap refits of each curve.
+    resamples of the ROAS bootstrap; ``curve_refits`` the bootstrap refits of each curve;
+    ``measured`` the cells earlier cycles measured.
     """
 
     def __init__(
@@ -97,6 +128,7 @@ class HistoryForecasts:
         interval: float = 0.9,
         bootstrap_draws: int = 1000,
         curve_refits: int = 50,
+        measured: Sequence[MeasuredCell] = (),
     ) -> None:
         if not 0.0 < interval < 1.0:
             raise ModelInputError(f"interval must be in (0, 1), got {interval}")
@@ -112,30 +144,48 @@ class HistoryForecasts:
         self.interval = interval
         self.bootstrap_draws = bootstrap_draws
         self.curve_refits = curve_refits
+        self.measured = tuple(measured)
         self._lock = threading.Lock()
         self._rates: dict[tuple[str, str, str, str], Estimate] = {}
         self._marginal: dict[ChannelName, Estimate | None] = {}
 
     @classmethod
     def from_history(
-        cls, workspace: Workspace, history: ChannelHistory, *, seed: int = 0
+        cls,
+        workspace: Workspace,
+        history: ChannelHistory,
+        *,
+        seed: int = 0,
+        measured: Sequence[MeasuredCell] = (),
     ) -> HistoryForecasts:
-        """Fit the response model and every channel's ROAS on ``history``."""
-        return cls(workspace, history, seed=seed).fit()
+        """Fit the response model and every channel's ROAS on ``history`` (and the cells
+        earlier cycles ``measured``)."""
+        return cls(workspace, history, seed=seed, measured=measured).fit()
 
     def fit(self) -> HistoryForecasts:
         rows = [w for w in self.history.weeks if w.impressions > 0]
         self.models_: dict[ChannelName, ResponseModel] = {}
         self.pooled_: ResponseModel | None = None
         if rows:
-            self.pooled_ = self._response([((ANY, w.channel.value, ANY, ANY), w) for w in rows])
+            self.pooled_ = self._response(
+                [((ANY, w.channel.value, ANY, ANY), *_counts(w)) for w in rows]
+            )
+        cells = [c for c in self.measured if c.trials > 0]
         for channel in self.history.channels:
-            own = [((f"week {w.week}", w.channel.value, ANY, ANY), w) for w in rows]
-            own = [(cell, w) for cell, w in own if w.channel == channel]
+            own = [
+                ((f"week {w.week}", w.channel.value, ANY, ANY), *_counts(w))
+                for w in rows
+                if w.channel == channel
+            ]
             if own:
                 # First fit: the week-to-week spread; the offer level is given its strength.
                 first = self._response(own)
-                self.models_[channel] = self._response(own, first.prior_strength_[-1])
+                sent = [
+                    (c.key, c.trials, min(c.successes, c.trials), c.revenue)
+                    for c in cells
+                    if c.channel == channel.value
+                ]
+                self.models_[channel] = self._response(own + sent, first.prior_strength_[-1])
         self.has_values_ = any(w.conversions > 0 and w.revenue.amount > 0 for w in rows)
         span = self.history.span
         self.last_week_: date | None = None if span is None else span[1]
@@ -201,20 +251,17 @@ class HistoryForecasts:
             raise NotFittedError("these HistoryForecasts are not fitted yet; call fit() first")
 
     def _response(
-        self, rows: list[tuple[tuple[str, str, str, str], ChannelWeek]], strength: float = 50.0
+        self, rows: list[tuple[tuple[str, str, str, str], int, int, float]], strength: float = 50.0
     ) -> ResponseModel:
-        conversions = [min(w.conversions, w.impressions) for _, w in rows]
-        values = [
-            float(w.revenue.amount) if c > 0 else 0.0
-            for (_, w), c in zip(rows, conversions, strict=True)
-        ]
+        """A model of ``rows``: (cell, messages, conversions, their revenue)."""
+        values = [value if conversions > 0 else 0.0 for _, _, conversions, value in rows]
         return ResponseModel(
             interval=self.interval,
             prior_strength=float(np.clip(strength, 1.0, 1e5)),
         ).fit(
-            [cell for cell, _ in rows],
-            [w.impressions for _, w in rows],
-            conversions,
+            [cell for cell, *_ in rows],
+            [trials for _, trials, _, _ in rows],
+            [conversions for _, _, conversions, _ in rows],
             values if any(v > 0 for v in values) else None,
         )
 
@@ -294,6 +341,11 @@ class HistoryForecasts:
         tail = 50.0 * (1.0 - self.interval)
         low, high = np.percentile(draws, [tail, 100.0 - tail])
         return Estimate.around(point, float(low), float(high))
+
+
+def _counts(week: ChannelWeek) -> tuple[int, int, float]:
+    """A week of history as a model row's counts: impressions, conversions, revenue."""
+    return week.impressions, min(week.conversions, week.impressions), float(week.revenue.amount)
 
 
 def _amount(weeks: dict[date, ChannelWeek], week: date, what: str) -> float:

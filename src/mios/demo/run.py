@@ -5,15 +5,19 @@ A market is opened on a shipped scenario; a workspace is written from its public
 cycle on it, each cycle's measurement window passing as days of the market. People are played by
 a **scripted reviewer**, labelled as such wherever it acts: it approves what governance asks
 people to approve, except display advertising, which it rejects (so a rejection, and what the
-loop learns from it, shows). At the end the market's profit is set against three runs on fresh
-copies of the same market for the same days: the simulator's ``static`` and ``oracle``
-policies, and **sprawl mode** (the same agents uncoordinated, their proposals executed as
-proposed, with no brain and no governance).
+loop learns from it, shows). It answers on the cycle's own day, as people answer a request
+within its time to live (a day in the retail governance): the first day of the measurement
+window waits until it has, and what it approved runs on that day. At the end the market's
+profit is set against three runs on fresh copies of the same market for the same days: the
+simulator's ``static`` and ``oracle`` policies, and **sprawl mode** (the same agents
+uncoordinated, their proposals executed as proposed, with no brain and no governance).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -30,9 +34,10 @@ from mios.context.service import sync_workspace
 from mios.demo.world import angle_map, write_market_workspace
 from mios.domain.action import Action
 from mios.domain.governance import ApprovalRequest, Role
+from mios.domain.outcome import Outcome
 from mios.domain.proposal import ActionKind, DecisionStatus
 from mios.errors import ChannelError, MarketError
-from mios.lifecycle.durable import CycleReport
+from mios.lifecycle.durable import CycleReport, DurableLifecycle
 from mios.sim.market import Market
 from mios.sim.run import run_policy
 from mios.sim.scenario import Scenario, load_scenario
@@ -117,11 +122,12 @@ def run_demo(
         budgets=workspace.budgets,
         angle_map=angle_map(market),
     )
+    window = ReviewedDays(channel)
     lifecycle = open_lifecycle(
         root,
         settings,
         channels=dict.fromkeys(channel.channels, channel),
-        source=channel,
+        source=window,
         clock=lambda: _clock(market),
         seed=seed,
         polling_interval=0.1,
@@ -133,21 +139,27 @@ def run_demo(
         durable = lifecycle.durable
         for number in range(1, cycles + 1):
             say(f"Cycle {number}: plan, decide, review, execute, measure, learn ...")
-            report = durable.run_cycle(PLAYBOOK)
-            approved, rejected = _review_as_script(command, tokens)
+            with ThreadPoolExecutor(1) as waiter:
+                done = waiter.submit(durable.run_cycle, PLAYBOOK)
+                try:
+                    on_the_day = window.reached(done)
+                    approved, rejected = _review_as_script(command, tokens)
+                    ran = _run_approved(durable, approved)
+                except BaseException:
+                    window.stop()  # the cycle must not wait for a script that failed
+                    raise
+                if on_the_day:
+                    window.release()
+                report = done.result()
             executed = sum(1 for e in report.executions if e.status == "executed")
-            late = 0
-            for action_id in approved:
-                workflow = durable.on_approved(action_id)
-                if workflow is not None and durable.wait(workflow).status == "executed":
-                    late += 1
-            if late and number == cycles:
-                # What the script approved runs on the day after the last window; that day is
-                # closed too, and every comparison runs over it, so all are scored on the
-                # same days (a send's cost and sales count when it executes).
+            if ran and not on_the_day and number == cycles:
+                # A cycle with no measurement window left its approvals to run after it, on
+                # the day after the last window; that day is closed too, and every comparison
+                # runs over it, so all are scored on the same days.
                 channel.advance_day()
-            lines.append(_line(report, len(approved), len(rejected), executed + late, market))
+            lines.append(_line(report, len(approved), len(rejected), executed + ran, market))
     finally:
+        window.stop()
         lifecycle.close()
     days = market.day
     say(f"Comparing over the same {days} days: the static and oracle policies, and sprawl ...")
@@ -162,6 +174,60 @@ def run_demo(
 
 def _clock(market: Market) -> datetime:
     return datetime.combine(market.start + timedelta(days=market.day), DEMO_HOUR, tzinfo=UTC)
+
+
+class ReviewedDays:
+    """The market's days as a cycle measures them (an ``OutcomeSource`` over the simulator
+    channel), held at the first day of each measurement window until the scripted reviewer has
+    answered the day's approval requests and what it approved has run: people answer on the
+    day, not a week later."""
+
+    def __init__(self, channel: SimulatorChannel) -> None:
+        self._channel = channel
+        self._opened = threading.Event()  # a window's first day is waiting to close
+        self._go = threading.Event()
+        self._fresh = True  # the next day to close is a window's first
+        self._stopped = False
+
+    def advance_day(self) -> None:
+        if self._fresh and not self._stopped:
+            self._fresh = False
+            self._opened.set()
+            self._go.wait()
+            self._go.clear()
+        self._channel.advance_day()
+
+    def take_outcomes(self) -> list[Outcome]:
+        self._fresh = True  # taken at a window's end: the next day opens a new one
+        return self._channel.take_outcomes()
+
+    def reached(self, cycle: Future[CycleReport]) -> bool:
+        """Wait until the running ``cycle`` holds at its window's first day (``True``), or
+        ends without one (``False``)."""
+        while not self._opened.wait(0.02):
+            if cycle.done():
+                return False
+        self._opened.clear()
+        return True
+
+    def release(self) -> None:
+        """Let the held day close."""
+        self._go.set()
+
+    def stop(self) -> None:
+        """Hold no day any more (the demo ends, or its script failed)."""
+        self._stopped = True
+        self._go.set()
+
+
+def _run_approved(durable: DurableLifecycle, approved: list[str]) -> int:
+    """Run what the script approved, now; how many executed."""
+    ran = 0
+    for action_id in approved:
+        workflow = durable.on_approved(action_id)
+        if workflow is not None and durable.wait(workflow).status == "executed":
+            ran += 1
+    return ran
 
 
 # -- the scripted reviewer ---------------------------------------------------------------------

@@ -38,6 +38,7 @@ from mios.governance.audience import segment_mask
 from mios.governance.review import Reviewer
 from mios.governance.review_context import ReviewContext
 from mios.lifecycle.forecasting import forecaster_for
+from mios.lifecycle.opt_outs import record_opt_outs
 from mios.lifecycle.services import CycleServices
 from mios.types import IntArray
 
@@ -101,6 +102,8 @@ def open_cycle(services: CycleServices, playbook: str, number: int) -> Cycle:
     found = services.cycles.get(name)
     if found is not None:
         return found
+    # Who opted out since the last cycle must not be messaged again: the snapshot knows first.
+    record_opt_outs(services)
     snapshot = services.context.snapshot()
     playbook_named(snapshot.workspace, playbook)
     cycle = Cycle(name, playbook, number, snapshot.version, services.clock())

@@ -1,9 +1,11 @@
 """The advertising agent: budget moves toward the higher marginal ROAS within every budget's
-max_change_pct and the money available, pacing from the ledger, ad variants published on paid
-social and display to audiences the offers allow; valid, evidenced, deterministic."""
+max_change_pct and the money available, pacing from the ledger, the ad variant worth most
+published on paid search, paid social and display to audiences the offers allow; valid,
+evidenced, deterministic."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +22,7 @@ from mios.domain.budget import BudgetLedger
 from mios.domain.channel import ChannelName
 from mios.domain.customer_table import CustomerTable
 from mios.domain.money import Money
+from mios.domain.outcome import Learning, rejection_id
 from mios.domain.proposal import ActionKind, Content, Proposal
 from mios.domain.workspace import Workspace
 
@@ -253,7 +256,7 @@ def test_pacing_does_not_speed_up_a_channel_that_loses_money_at_the_margin(
 def test_ads_run_only_where_their_offer_and_audience_allow(world: World) -> None:
     ctx = context(world, forecasts=Curves(world[2], {}))
     ads = [p for p in AdvertisingAgent().propose(ctx) if p.kind is ActionKind.PUBLISH_CONTENT]
-    assert {p.channel for p in ads} == {ChannelName.PAID_SOCIAL, ChannelName.DISPLAY}
+    assert {p.channel for p in ads} == set(PAID)
     for p in ads:
         variant = p.parameters["variant"]
         assert f"variant:{variant}" in p.evidence
@@ -264,6 +267,7 @@ def test_ads_run_only_where_their_offer_and_audience_allow(world: World) -> None
         assert p.expected_effect.interval.contains(p.expected_effect.mean)
         if p.audience.segment_id is not None:
             assert p.audience.segment_id == "vip"
+            assert p.channel is not ChannelName.PAID_SEARCH  # search takes no customer list
     only_bad = tuple(a for a in ADS if a.id not in {"content-ad-1", "content-ad-2"})
     none = AdvertisingAgent().propose(context(world, handoffs=only_bad))
     assert not any(p.kind is ActionKind.PUBLISH_CONTENT for p in none)
@@ -280,9 +284,13 @@ def test_an_idle_budget_that_pays_back_is_started_at_plan(world: World) -> None:
     ctx = context(world)
     forecasts = world[2]
     started = starts(AdvertisingAgent().propose(ctx))
+    # The objective is profit and the prospecting ad names no offer: a unit of spend keeps the
+    # offers' mean margin of what it returned.
+    margins = [o.margin for o in ws.offers]
+    margin = sum(margins) / len(margins)
     for channel in PAID:
         roas = forecasts.roas(channel)
-        pays = roas is not None and roas.low > 1.0
+        pays = roas is not None and roas.low * margin > 1.0
         shifted = channel in budgets(AdvertisingAgent().propose(ctx))
         assert (channel in started) == (pays and not shifted), channel
         if channel in started:
@@ -292,3 +300,63 @@ def test_an_idle_budget_that_pays_back_is_started_at_plan(world: World) -> None:
     for channel in PAID:
         running = running.spend(channel, Money(Decimal(10), "USD"), NOW)
     assert starts(AdvertisingAgent().propose(context(world, ledger=running))) == {}
+
+
+def test_each_channel_runs_the_ad_worth_most_toward_the_objective(world: World) -> None:
+    # Two ads open to everyone on its weekend: free shipping (89 x 43% = 38.3 a conversion)
+    # and the trade-in credit (245 x 41% = 100.5). The trade-in offer runs on email and content
+    # only, so free shipping carries every paid channel's budget; once the trade-in offer may
+    # run anywhere, with the same response forecast, it is worth more and carries them.
+    weekend = datetime(2026, 11, 28, 9, tzinfo=UTC)
+    both = (ad(4, "free-shipping-weekend"), ad(7, "trade-in-credit"))
+    ctx = context(world, handoffs=both, now=weekend)
+
+    def offers(ctx: AgentContext) -> dict[ChannelName | None, str | None]:
+        return {
+            p.channel: p.content.offer_id
+            for p in AdvertisingAgent().propose(ctx)
+            if p.kind is ActionKind.PUBLISH_CONTENT and p.content
+        }
+
+    assert offers(ctx) == dict.fromkeys(PAID, "free-shipping-weekend")
+    ws = world[0]
+    anywhere = tuple(replace(o, channels=()) if o.id == "trade-in-credit" else o for o in ws.offers)
+    assert offers(replace(ctx, workspace=replace(ws, offers=anywhere))) == dict.fromkeys(
+        PAID, "trade-in-credit"
+    )
+
+
+def test_a_budget_people_refused_to_start_is_not_proposed_again(world: World) -> None:
+    ctx = context(world)
+    started = starts(AdvertisingAgent().propose(ctx))
+    assert started
+    channel = sorted(started)[0]
+    refused = Learning(
+        id=rejection_id("set_budget", channel.value, "-", "-"),
+        insight="People rejected it: not this season",
+        evidence=("action:a1",),
+        confidence=0.5,
+        created_at=NOW,
+    )
+    again = starts(AdvertisingAgent().propose(replace(ctx, learnings=(refused,))))
+    assert channel not in again
+    assert set(again) == set(started) - {channel}
+
+
+def test_a_budget_whose_sales_pay_back_less_than_its_spend_is_left_idle(world: World) -> None:
+    # At a 30% margin, paid search (ROAS about 3.9) pays back and paid social (about 2.5) does
+    # not, though its revenue is more than its spend.
+    ws, _, forecasts = world
+    thin = replace(ws, offers=tuple(replace(o, margin=0.3) for o in ws.offers))
+    ctx = replace(context(world), workspace=thin)
+    for channel, pays in ((ChannelName.PAID_SEARCH, True), (ChannelName.PAID_SOCIAL, False)):
+        roas = forecasts.roas(channel)
+        assert roas is not None
+        assert roas.low > 1.0
+        assert (roas.low * 0.3 > 1.0) is pays
+    started = starts(AdvertisingAgent().propose(ctx))
+    assert ChannelName.PAID_SOCIAL not in started
+    assert ChannelName.PAID_SOCIAL in starts(AdvertisingAgent().propose(context(world)))
+    # Paid search is started, unless the budget shift moved money to it already.
+    shifted = budgets(AdvertisingAgent().propose(ctx))
+    assert (ChannelName.PAID_SEARCH in started) != (ChannelName.PAID_SEARCH in shifted)

@@ -89,7 +89,7 @@ def test_each_format_carries_what_its_channel_requires(example: str) -> None:
     by_format: dict[str, list[Proposal]] = {}
     for p in variants(example):
         by_format.setdefault(p.parameters["format"], []).append(p)
-    # No b2b offer asks for SMS, and SMS is drafted only for offers that name it.
+    # Every format the workspace and the offer allow (the b2b example has no SMS channel).
     assert {"email", "ad"} | ({"sms"} if example == "retail" else set()) <= set(by_format)
     for p in by_format["email"]:
         assert p.content is not None
@@ -106,7 +106,7 @@ def test_each_format_carries_what_its_channel_requires(example: str) -> None:
         assert p.content is not None
         assert p.content.headline
         assert len(p.content.headline) <= 40
-        assert set(p.parameters["channels"]) <= {"paid_social", "display"}
+        assert set(p.parameters["channels"]) <= {"paid_search", "paid_social", "display"}
 
 
 def test_it_answers_research_briefs() -> None:
@@ -187,3 +187,24 @@ def test_email_and_sms_variants_pass_the_built_in_checks(example: str) -> None:
         assert denied == [], (p.id, p.parameters["format"], denied)
         reviewed += 1
     assert reviewed >= 4
+
+
+def test_every_offer_gets_copy_for_every_channel_it_may_go_on() -> None:
+    # SMS and push are drafted for every offer that may go there, so CRM can reach each
+    # customer on every channel they consented to (the retail example has both channels).
+    ctx = agent_context("retail")
+    proposals = ContentAgent().propose(ctx)
+    enabled = {c.name for c in ctx.workspace.channels if c.enabled}
+    for offer in current_offers(ctx.workspace, ctx.now.date()):
+        formats = {
+            p.parameters["format"]
+            for p in proposals
+            if p.content is not None and p.content.offer_id == offer.id
+        }
+        for fmt, channel in (
+            ("email", ChannelName.EMAIL),
+            ("sms", ChannelName.SMS),
+            ("push", ChannelName.PUSH),
+        ):
+            allowed = channel in enabled and (not offer.channels or channel in offer.channels)
+            assert (fmt in formats) == allowed, (offer.id, fmt)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from mios.agents.protocol import Forecasts
-from mios.brain.workspace_forecasts import Estimate, HistoryForecasts
+from mios.brain.workspace_forecasts import Estimate, HistoryForecasts, MeasuredCell
 from mios.context.examples import write_example
 from mios.context.translate import build_workspace
 from mios.context.workspace_files import LoadedWorkspace, load_workspace
@@ -121,6 +121,38 @@ def test_unseen_cells_are_less_sure_than_seen_ones(forecasts: HistoryForecasts) 
     value_offer = forecasts.order_value(ChannelName.EMAIL, "no-such-offer")
     assert value_offer is not None
     assert width(value_offer) > width(value)
+
+
+def test_cells_earlier_cycles_measured_are_forecast_from_what_they_did(
+    loaded: LoadedWorkspace,
+) -> None:
+    # vip email with the win-back offer converted 6% of 2,000 messages, three times the
+    # channel's history; the VIP early-access cell was never sent.
+    workspace = build_workspace(loaded.spec)
+    base = HistoryForecasts.from_history(workspace, loaded.history, seed=3)
+    channel = base.response_rate("vip", ChannelName.EMAIL, None, None).mean
+    sent = MeasuredCell("vip", "email", "winback-15", "value", 2000, 120, 120 * 118.0)
+    unnamed = MeasuredCell("lapsed", "email", "-", "-", 2000, 2, 200.0)
+    forecasts = HistoryForecasts.from_history(
+        workspace, loaded.history, seed=3, measured=[sent, unnamed]
+    )
+
+    seen = forecasts.response_rate("vip", ChannelName.EMAIL, "winback-15", "value")
+    before = base.response_rate("vip", ChannelName.EMAIL, "winback-15", "value")
+    assert seen.mean > 0.04 > 3 * channel
+    assert seen.low <= 0.06 <= seen.high
+    assert (seen.high - seen.low) / seen.mean < (before.high - before.low) / before.mean
+    # A message that named no offer or angle is the cell the model names with ANY.
+    assert unnamed.key == ("lapsed", "email", "*", "*")
+    plain = forecasts.response_rate("lapsed", ChannelName.EMAIL, None, None)
+    assert plain.mean < channel
+    # A cell never sent borrows from its channel and stays as unsure as before.
+    other = forecasts.response_rate("vip", ChannelName.EMAIL, "vip-early-access", "value")
+    assert other.mean < seen.mean
+    assert other.high > other.mean > other.low
+    assert forecasts.response_rate("vip", ChannelName.SMS, "winback-15", "value") == (
+        base.response_rate("vip", ChannelName.SMS, "winback-15", "value")
+    )
 
 
 def test_an_authored_offer_sets_the_order_value(loaded: LoadedWorkspace) -> None:

@@ -7,20 +7,26 @@
   period. ``spend`` is the channel's new budget for the period.
 - Start (``SET_BUDGET`` at the planned amount, ``parameters["move"] = "start"``): a paid
   channel with nothing committed or spent this period whose recent spend returned more than it
-  cost (the lower end of its ROAS interval above 1) is run at its planned budget: money planned
-  and left idle earns nothing.
+  cost is run at its planned budget: money planned and left idle earns nothing. What a unit of
+  spend returned is the lower end of its ROAS interval, counted as the objective counts it: for
+  profit, times the margin of the offer the channel's ad carries (the offers' mean margin
+  without an ad), so a channel whose sales pay back less than its spend is left idle. Not when
+  people rejected running that budget before.
 - Pacing (``ADJUST_BID``): spend so far in the budget period (the ledger's commits and spend)
   against the share of the period gone. Behind by more than a tenth: raise bids (unless the
   channel's marginal ROAS is below 1, where more spend loses money); ahead: lower them. The
   change is what brings the pace back, within the budget's ``max_change_pct``. Parameters:
   ``bid_change_pct`` and the same as a ``multiplier``. A channel the ledger holds nothing for
   is not paced: an empty ledger means nothing is tracked yet, not that nothing was spent.
-- Ads (``PUBLISH_CONTENT``): per paid social and display channel, the ad variant (content's
-  ``CREATE_CONTENT`` with format ``ad``) that fits it: an offer allowed on the channel and
-  active today. A variant aimed at a segment runs as a customer-list audience (the segment, if
-  most of its unsuppressed members consent to the channel and the offer allows the segment);
-  one aimed at no segment runs as prospecting to an estimated audience (the channel's recent
-  weekly impressions), and then only with an offer open to everyone.
+- Ads (``PUBLISH_CONTENT``): per paid search, paid social and display channel, of the ad
+  variants (content's ``CREATE_CONTENT`` with format ``ad``) that fit it (an offer allowed on
+  the channel and active today), the one worth most toward the objective: forecast conversions
+  (response rate x audience) times the value of one (for profit, order value x the offer's
+  margin). A variant aimed at a segment runs as a customer-list audience (the segment, if most
+  of its unsuppressed members consent to the channel and the offer allows the segment); one
+  aimed at no segment runs as prospecting to an estimated audience (the channel's recent weekly
+  impressions), and then only with an offer open to everyone. The ad rides on the channel's
+  budget, so what the budget buys carries the offer worth most.
 
 Deterministic: no randomness; ties broken by channel name and variant id.
 """
@@ -34,8 +40,9 @@ from decimal import ROUND_DOWN, Decimal
 from mios.agents.protocol import ACT, AgentContext, Estimated
 from mios.agents.rejections import rejected_before
 from mios.domain.budget import Budget
-from mios.domain.channel import ChannelName
+from mios.domain.channel import CONSENT_CHANNELS, ChannelName
 from mios.domain.money import Money
+from mios.domain.objective import Kpi
 from mios.domain.offer import Offer
 from mios.domain.proposal import ActionKind, Audience, Forecast, Interval, Proposal
 from mios.domain.segment import Segment
@@ -44,7 +51,7 @@ NAME = "advertising"
 DEFAULT_MAX_CHANGE_PCT = 20.0
 PACE_TOLERANCE = 0.1  # a pace within 10% of the period gone is on pace
 RECENT_WEEKS = 4  # weeks of history that size a prospecting audience
-AD_CHANNELS = (ChannelName.PAID_SOCIAL, ChannelName.DISPLAY)
+AD_CHANNELS = (ChannelName.PAID_SEARCH, ChannelName.PAID_SOCIAL, ChannelName.DISPLAY)
 _CENT = Decimal("0.01")
 
 
@@ -66,14 +73,17 @@ class AdvertisingAgent:
             for c in ctx.workspace.channels
             if c.enabled and c.name.is_paid_media and c.name in ctx.ledger.budgets
         ]
+        ads = _ads(ctx)
+        carried = {p.channel: _offer(ctx, p.content.offer_id if p.content else None) for p in ads}
         proposals = _shift(ctx, paid)
         shifted = {p.channel for p in proposals}
         proposals += [
-            p for channel in paid if channel not in shifted and (p := _start(ctx, channel))
+            p
+            for channel in paid
+            if channel not in shifted and (p := _start(ctx, channel, carried.get(channel)))
         ]
         proposals += [p for channel in paid if (p := _pace(ctx, channel)) is not None]
-        proposals += _ads(ctx)
-        return proposals
+        return proposals + ads
 
 
 def max_change(budget: Budget) -> Decimal:
@@ -167,23 +177,34 @@ def _revenue(delta: float, m: Estimated) -> Forecast:
 # -- a budget that is not running --------------------------------------------------------------
 
 
-def _start(ctx: AgentContext, channel: ChannelName) -> Proposal | None:
+def _start(ctx: AgentContext, channel: ChannelName, offer: Offer | None) -> Proposal | None:
     """Run a paid channel at its planned budget when nothing of it is committed or spent this
-    period and its recent spend returned more than it cost: money planned and left idle earns
-    nothing. ``None`` when it runs already, or when its returns are unknown or below cost."""
+    period and its recent spend returned more than it cost (for profit: its revenue times the
+    margin of ``offer``, the offer its ad carries): money planned and left idle earns nothing.
+    ``None`` when it runs already, or when its returns are unknown or below cost."""
     position = ctx.ledger.position(channel, ctx.now)
     if position.committed.amount > 0 or position.spent.amount > 0:
         return None
+    if rejected_before(ctx, ActionKind.SET_BUDGET, channel, None, None):
+        return None  # people said no to running it; not asked again
     roas = ctx.forecasts.roas(channel)
-    if roas is None or roas.low <= 1.0:
+    kpi = ctx.objective.primary_kpi
+    kept = _margin(ctx, offer, kpi) if kpi is Kpi.PROFIT else 1.0
+    if roas is None or roas.low * kept <= 1.0:
         return None
     budget = ctx.ledger.budget(channel)
     planned = budget.amount
+    margin = (
+        f"; at the {kept:.0%} margin of {f'offer {offer.id}' if offer else 'the offers'} its "
+        f"ads carry, each unit of spend returns {roas.low * kept:.2f} or more in profit"
+        if kpi is Kpi.PROFIT
+        else ""
+    )
     why = (
         f"nothing of the {channel} budget is committed or spent this {budget.period} period, and "
-        f"its recent spend returned {_est(roas)} per unit: running it at the planned {planned} "
-        f"returns about {roas.mean * float(planned.amount):,.0f} in revenue toward the "
-        f"objective ({_objective(ctx)})"
+        f"its recent spend returned {_est(roas)} per unit{margin}: running it at the planned "
+        f"{planned} returns about {roas.mean * float(planned.amount):,.0f} in revenue toward "
+        f"the objective ({_objective(ctx)})"
     )
     return Proposal(
         id=ctx.proposal_id(NAME, "start", channel, planned.amount),
@@ -275,9 +296,43 @@ def _ads(ctx: AgentContext) -> list[Proposal]:
             (a, v) for v in sorted(variants, key=lambda v: v.id) if (a := _fit(ctx, v, channel))
         ]
         if fits:
-            audience, variant = fits[0]
+            # The most valuable first; sorted() keeps the id order among equals.
+            audience, variant = sorted(fits, key=lambda f: -_worth(ctx, channel, f[1], f[0]))[0]
             proposals.append(_publish(ctx, channel, variant, audience))
     return proposals
+
+
+def _worth(ctx: AgentContext, channel: ChannelName, variant: Proposal, audience: Audience) -> float:
+    """What running ``variant`` to ``audience`` on ``channel`` is forecast to bring toward the
+    objective: conversions (response rate x audience) times the value of one."""
+    content = variant.content
+    assert content is not None
+    assert audience.size is not None
+    offer = _offer(ctx, content.offer_id)
+    rate = ctx.forecasts.response_rate(
+        audience.segment_id or "*", channel, content.offer_id, content.angle
+    )
+    conversions = rate.mean * audience.size
+    kpi = ctx.objective.primary_kpi
+    if kpi not in (Kpi.PROFIT, Kpi.REVENUE, Kpi.PIPELINE):
+        return conversions
+    order = ctx.forecasts.order_value(channel, content.offer_id)
+    if order is None and offer is not None:
+        return conversions * float(offer.average_order_value.amount) * _margin(ctx, offer, kpi)
+    if order is None:
+        return conversions
+    return conversions * order.mean * _margin(ctx, offer, kpi)
+
+
+def _margin(ctx: AgentContext, offer: Offer | None, kpi: Kpi) -> float:
+    """The share of an order's value the objective counts: the offer's margin for profit (the
+    offers' mean without one), all of it for revenue and pipeline."""
+    if kpi is not Kpi.PROFIT:
+        return 1.0
+    if offer is not None:
+        return offer.margin
+    margins = [o.margin for o in ctx.workspace.offers]
+    return sum(margins) / len(margins) if margins else 1.0
 
 
 def _fit(ctx: AgentContext, variant: Proposal, channel: ChannelName) -> Audience | None:
@@ -318,9 +373,10 @@ def _offer(ctx: AgentContext, offer_id: str | None) -> Offer | None:
 
 
 def _customer_list(ctx: AgentContext, segment: Segment, channel: ChannelName) -> int | None:
-    """Members who may be uploaded: unsuppressed, consented; only if most of them consent."""
+    """Members who may be uploaded: unsuppressed, consented; only if most of them consent, and
+    only on a channel that takes a customer list (one with per-customer consent)."""
     customers = ctx.customers
-    if not len(customers):
+    if not len(customers) or channel not in CONSENT_CHANNELS:
         return None
     reachable = segment.mask(customers) & ~customers.suppressed
     consented = reachable & customers.granted(channel)

@@ -55,7 +55,7 @@ NAME = "content"
 MAX_BRIEFS = 8
 EMAIL_VARIANTS = 2  # an A/B pair of subject lines and openings
 URGENT_DAYS = 21
-AD_CHANNELS = (ChannelName.PAID_SOCIAL, ChannelName.DISPLAY)
+AD_CHANNELS = (ChannelName.PAID_SEARCH, ChannelName.PAID_SOCIAL, ChannelName.DISPLAY)
 _FORMAT_CHANNEL = {"email": ChannelName.EMAIL, "sms": ChannelName.SMS, "push": ChannelName.PUSH}
 
 #: Which claims serve which angle, by the words of the claim.
@@ -194,12 +194,9 @@ def _formats(ctx: AgentContext, offer: Offer, wanted: object) -> tuple[str, ...]
         return (fmt,) if fmt in found else ()
     if wanted in {c.value for c in AD_CHANNELS}:
         return ("ad",) if "ad" in found else ()
-    # No channel named: email and ads, and SMS or push only where the offer asks for them.
-    return tuple(
-        f
-        for f in found
-        if f in ("email", "ad") or (offer.channels and _FORMAT_CHANNEL[f] in offer.channels)
-    )
+    # No channel named: every format the workspace and the offer allow, so CRM can reach each
+    # customer on every channel they consented to.
+    return tuple(found)
 
 
 def _channels(ctx: AgentContext, offer: Offer, fmt: str) -> tuple[ChannelName, ...]:
