@@ -202,6 +202,10 @@ class Market:
     reported: set[str] = field(default_factory=set)
     pending: list[Outcome] = field(default_factory=list)
 
+    @property
+    def day(self) -> int:
+        return self.days
+
     def advance_day(self) -> None:
         self.days += 1
         at = T0 + timedelta(days=self.days)

@@ -160,6 +160,11 @@ class SimulatorChannel:
             multiplier = Decimal(str(action.parameters["multiplier"]))
             self._daily[channel] = (self._daily[channel] * multiplier).quantize(_MICRO)
 
+    @property
+    def day(self) -> int:
+        """Days the market has closed."""
+        return self._market.day
+
     def advance_day(self) -> None:
         """Close the market's open day; what paid media, content and organic sales did then
         joins the outcomes waiting to be taken."""

@@ -189,6 +189,10 @@ class ReviewedDays:
         self._fresh = True  # the next day to close is a window's first
         self._stopped = False
 
+    @property
+    def day(self) -> int:
+        return self._channel.day
+
     def advance_day(self) -> None:
         if self._fresh and not self._stopped:
             self._fresh = False

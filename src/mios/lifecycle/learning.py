@@ -86,10 +86,17 @@ def measure(services: CycleServices, cycle: Cycle) -> Measured:
     snapshot = services.context.snapshot(cycle.snapshot_version)
     book = playbook_named(snapshot.workspace, cycle.playbook)
     ingested = 0
-    if services.source is not None:
-        for _ in range(book.measurement_window_days):
-            services.source.advance_day()
-        taken = services.source.take_outcomes()
+    source = services.source
+    if source is not None:
+        # The window's end is fixed the first time: a measure step run again (its market still
+        # running) closes only the days the first run did not, so no day passes twice.
+        until = services.cycles.summary(cycle.id).get("window_until_day")
+        if until is None:
+            until = source.day + book.measurement_window_days
+            services.cycles.save(cycle, {"window_until_day": until})
+        while source.day < until:
+            source.advance_day()
+        taken = source.take_outcomes()
         ingested = services.outcomes.add(taken)
         book_spend(services, taken, cycle.id)
     store = services.command.store

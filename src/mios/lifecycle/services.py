@@ -56,6 +56,11 @@ class OutcomeSink(Protocol):
 
 
 class OutcomeSource(Protocol):
+    @property
+    def day(self) -> int:
+        """Days closed so far: a measure step that runs again sees how far its window got."""
+        ...
+
     def advance_day(self) -> None: ...
 
     def take_outcomes(self) -> list[Outcome]: ...

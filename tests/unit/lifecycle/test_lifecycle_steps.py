@@ -14,6 +14,7 @@ from mios.domain.policy import AutonomyMode
 from mios.domain.proposal import ActionKind, DecisionStatus, Proposal, RiskTier
 from mios.errors import DomainError
 from mios.lifecycle import learning, steps
+from mios.lifecycle.execution import execute_action
 from mios.lifecycle.forecasting import forecaster_for
 from mios.lifecycle.inline import run_cycle_inline
 from tests.support.lifecycle import PLAYBOOK, setup, spec, two_sends_and_an_insight
@@ -171,11 +172,37 @@ def test_measure_run_again_counts_each_outcome_once() -> None:
     cycle = s.services.cycles.get(report.cycle_id)
     assert cycle is not None
 
+    days = s.market.days
     again = learning.measure(s.services, cycle)
     learning.learn(s.services, cycle, again)
 
+    assert s.market.days == days == 2  # the window's two days passed once
     assert again.ingested == 0
     assert [c.trials for c in s.services.cycles.cells()] == [100, 100]
     head = s.services.context.head()
     learning.learn(s.services, cycle, again)
     assert s.services.context.head() == head  # nothing new to write
+
+
+def test_a_measure_interrupted_mid_window_closes_only_the_days_left() -> None:
+    s = setup(workspace=spec(window=3))
+    cycle = steps.open_cycle(s.services, PLAYBOOK, 1)
+    planned = steps.plan(s.services, cycle)
+    decisions = steps.decide(s.services, cycle, planned.proposals)
+    for ref in steps.review(s.services, cycle, planned.proposals, decisions):
+        execute_action(s.services, ref.id, ref.version, "test:runner")
+    closing = s.market.advance_day
+
+    def crash_on_the_second_day() -> None:
+        if s.market.days == 1:
+            raise RuntimeError("killed")
+        closing()
+
+    s.market.advance_day = crash_on_the_second_day  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="killed"):
+        learning.measure(s.services, cycle)
+    s.market.advance_day = closing  # type: ignore[method-assign]
+    measured = learning.measure(s.services, cycle)
+
+    assert s.market.days == 3  # one window, each day closed once
+    assert sum(m.conversions for m in measured.actions) == 20
