@@ -49,11 +49,14 @@ def spec(
     overrides: dict[str, str] | None = None,
     window: int = 2,
     objective: str | None = None,
+    governance: dict[str, Any] | None = None,
 ) -> WorkspaceSpec:
     """The minimal workspace, sends allowed alone at low risk (unless ``autonomy``), and one
-    playbook ``weekly`` of the scripted agent ``scripted``."""
+    playbook ``weekly`` of the scripted agent ``scripted``; ``governance`` is its guardrails
+    (``governance:`` in ``mios.yaml``) when given."""
     config = {
         **MINIMAL_CONFIG,
+        **({"governance": governance} if governance is not None else {}),
         "autonomy": autonomy
         or {
             "default": "approve",

@@ -7,7 +7,8 @@ channel reports it spent.
                past a budget that each fitted alone
     supersede  a ``set_budget`` replaces the channel's running budget, so what earlier
                ``set_budget`` actions on that channel still hold is released when it commits
-    spend      measured spend of an action releases as much of what it holds (``book_spend``)
+    spend      measured spend of an action releases as much of what it holds (``book_spend``),
+               and what it spent beyond that is released from the channel's running budget
     fail       a failed attempt releases what it committed; a retry commits again
 
 Each entry is named in its note (``commit:<kind>:<action>:a<attempt>``, ``release:...``), so
@@ -85,30 +86,70 @@ def with_releases(
 ) -> tuple[LedgerEntry, ...]:
     """``spent`` (spend entries, each named by its outcome) with, after each that names an
     action, a release of as much as that action still holds in the period: money spent stops
-    being held, so it is not counted twice."""
+    being held, so it is not counted twice. What it spent beyond that is drawn from the
+    channel's running budgets (``set_budget`` actions holding money in the period, the newest
+    first): paid media report a day's spend under the action that last changed what runs (an
+    ad, a bid), while the budget that pays for it holds the money."""
     out: list[LedgerEntry] = []
     released: dict[tuple[str, ChannelName], Money] = {}
+
+    def release(entry: LedgerEntry, action_id: str, amount: Money, note: str) -> Money:
+        key = (action_id, entry.channel)
+        held = holding(snapshot, action_id, entry.channel, entry.at)
+        held -= released.get(key, Money.zero(held.currency))
+        taken = min(held, amount)
+        if taken.amount <= 0:
+            return Money.zero(amount.currency)
+        released[key] = released.get(key, Money.zero(taken.currency)) + taken
+        out.append(LedgerEntry(entry.channel, EntryKind.RELEASE, taken, entry.at, action_id, note))
+        return taken
+
     for entry in spent:
         out.append(entry)
         if entry.action_id is None:
             continue
-        key = (entry.action_id, entry.channel)
-        held = holding(snapshot, entry.action_id, entry.channel, entry.at)
-        held -= released.get(key, Money.zero(held.currency))
-        amount = min(held, entry.amount)
-        if amount.amount > 0:
-            released[key] = released.get(key, Money.zero(amount.currency)) + amount
-            out.append(
-                LedgerEntry(
-                    entry.channel,
-                    EntryKind.RELEASE,
-                    amount,
-                    entry.at,
-                    entry.action_id,
-                    f"release:{entry.note}",
-                )
-            )
+        left = entry.amount - release(entry, entry.action_id, entry.amount, f"release:{entry.note}")
+        for budget in _running_budgets(snapshot, entry.channel, entry.at):
+            if left.amount <= 0:
+                break
+            if budget != entry.action_id:
+                left -= release(entry, budget, left, f"release:{entry.note}:{budget}")
     return tuple(out)
+
+
+def _running_budgets(snapshot: ContextSnapshot, channel: ChannelName, at: datetime) -> list[str]:
+    """The ``set_budget`` actions committed on ``channel`` in the period holding ``at``, the
+    newest first."""
+    budget = snapshot.ledger.budget(channel)
+    start, end = budget.period.bounds(at.date())
+    prefix = f"commit:{ActionKind.SET_BUDGET}:"
+    commits = [
+        e
+        for e in snapshot.ledger_entries
+        if e.kind is EntryKind.COMMIT
+        and e.channel == channel
+        and e.action_id is not None
+        and e.note.startswith(prefix)
+        and start <= e.at.date() < end
+    ]
+    newest = sorted(commits, key=lambda e: e.at, reverse=True)
+    return list(dict.fromkeys(e.action_id for e in newest if e.action_id is not None))
+
+
+def book(
+    services: CycleServices,
+    spent: Callable[[ContextSnapshot], tuple[LedgerEntry, ...]],
+    reason: str,
+) -> None:
+    """Write the spend entries ``spent`` finds not yet booked in a snapshot, each with its
+    releases (``with_releases``), based on the version read: a commitment or a release that
+    lands meanwhile (a worker executing a new budget) makes it read again, so nothing held is
+    released twice."""
+    _write(services, lambda snapshot: _nonempty(snapshot, spent(snapshot)), reason)
+
+
+def _nonempty(snapshot: ContextSnapshot, spent: tuple[LedgerEntry, ...]) -> tuple[LedgerEntry, ...]:
+    return with_releases(snapshot, spent) if spent else ()
 
 
 def holding(snapshot: ContextSnapshot, action_id: str, channel: ChannelName, at: datetime) -> Money:

@@ -28,14 +28,14 @@ from decimal import Decimal
 from statistics import NormalDist
 
 from mios.brain.decide_response import UNNAMED
-from mios.context.store import ContextChange
+from mios.context.store import ContextChange, ContextSnapshot
 from mios.domain.action import Action, ActionState
 from mios.domain.budget import EntryKind, LedgerEntry
 from mios.domain.cycle import Cycle, CycleStage
 from mios.domain.holdout import holdout_of
 from mios.domain.outcome import Learning, LearningStatus, Outcome, OutcomeKind, rejection_id
 from mios.domain.proposal import ActionKind, segment_of
-from mios.lifecycle.commitments import with_releases
+from mios.lifecycle.commitments import book
 from mios.lifecycle.cycle_store import CellCount
 from mios.lifecycle.services import LIFECYCLE, CycleServices
 from mios.lifecycle.steps import advance, playbook_named
@@ -285,26 +285,23 @@ def book_spend(services: CycleServices, outcomes: Sequence[Outcome], cycle_id: s
     commitment is released with the spend (``commitments.with_releases``). Spend on a channel
     without a budget, or in another currency, is not the ledger's to hold (measurement still
     has it)."""
-    head = services.context.snapshot()
-    ledger = head.ledger
-    booked = {e.note for e in head.ledger_entries}
-    entries = tuple(
-        LedgerEntry(o.channel, EntryKind.SPEND, o.value, o.at, o.action_id, f"outcome:{o.id}")
-        for o in outcomes
-        if o.kind is OutcomeKind.SPEND
-        and o.channel is not None
-        and o.value is not None
-        and o.value.amount > 0
-        and o.channel in ledger.budgets
-        and o.value.currency == ledger.budget(o.channel).amount.currency
-        and f"outcome:{o.id}" not in booked
-    )
-    if entries:
-        services.context.write(
-            ContextChange(ledger_entries=with_releases(head, entries)),
-            actor=LIFECYCLE,
-            reason=f"{cycle_id}: spend measured on the channels",
+
+    def unbooked(head: ContextSnapshot) -> tuple[LedgerEntry, ...]:
+        ledger = head.ledger
+        booked = {e.note for e in head.ledger_entries}
+        return tuple(
+            LedgerEntry(o.channel, EntryKind.SPEND, o.value, o.at, o.action_id, f"outcome:{o.id}")
+            for o in outcomes
+            if o.kind is OutcomeKind.SPEND
+            and o.channel is not None
+            and o.value is not None
+            and o.value.amount > 0
+            and o.channel in ledger.budgets
+            and o.value.currency == ledger.budget(o.channel).amount.currency
+            and f"outcome:{o.id}" not in booked
         )
+
+    book(services, unbooked, f"{cycle_id}: spend measured on the channels")
 
 
 def record_rejections(services: CycleServices, playbook: str) -> None:

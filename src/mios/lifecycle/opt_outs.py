@@ -6,8 +6,10 @@ granted, and the next send there reaches someone who said no (a breach of consen
 simulator books it as a compliance incident). So before a cycle takes its snapshot, the
 lifecycle reads the opt-outs reported for the actions of every earlier cycle and, for each
 customer whose consent for the channel is still granted, records it as ``denied`` at the time
-of the opt-out: one new context version, written by ``lifecycle``. It runs again safely: a
-consent already withdrawn is not written twice.
+of the first opt-out since that consent was given: one new context version, written by
+``lifecycle``. It runs again safely: a consent already withdrawn is not written twice, and
+consent given again after an opt-out (a newer ``consent_at``) stands until the next opt-out:
+the outcomes are kept for good, so every cycle reads the old opt-out again.
 
     changed = record_opt_outs(services)       # customers whose consent was withdrawn
 """
@@ -32,30 +34,33 @@ OPT_OUT_KINDS = frozenset({OutcomeKind.UNSUBSCRIBE, OutcomeKind.COMPLAINT})
 _GRANTED = CONSENT_CODES.index(ConsentStatus.GRANTED)
 _DENIED = CONSENT_CODES.index(ConsentStatus.DENIED)
 
-#: Per channel with consent: the customers who opted out there, each with the first moment.
-OptOuts = Mapping[ChannelName, Mapping[str, datetime]]
+#: Per channel with consent: the customers who opted out there, each with every moment they
+#: did, earliest first.
+OptOuts = Mapping[ChannelName, Mapping[str, tuple[datetime, ...]]]
 
 
-def opt_outs(outcomes: Iterable[Outcome]) -> dict[ChannelName, dict[str, datetime]]:
+def opt_outs(outcomes: Iterable[Outcome]) -> dict[ChannelName, dict[str, tuple[datetime, ...]]]:
     """The opt-outs among ``outcomes``: those that name a customer and a channel with
     consent."""
-    found: dict[ChannelName, dict[str, datetime]] = {}
+    found: dict[ChannelName, dict[str, list[datetime]]] = {}
     for outcome in outcomes:
         channel, customer = outcome.channel, outcome.customer_id
         if outcome.kind not in OPT_OUT_KINDS or customer is None or channel is None:
             continue
         if channel not in CONSENT_CHANNELS:
             continue
-        first = found.setdefault(channel, {})
-        if customer not in first or outcome.at < first[customer]:
-            first[customer] = outcome.at
-    return found
+        found.setdefault(channel, {}).setdefault(customer, []).append(outcome.at)
+    return {
+        channel: {customer: tuple(sorted(times)) for customer, times in who.items()}
+        for channel, who in found.items()
+    }
 
 
 def withdrawn(customers: CustomerTable, said: OptOuts) -> CustomerTable | None:
-    """The rows of ``customers`` whose consent ``said`` withdraws (granted now, denied from the
-    opt-out on), as they are after it; ``None`` when nothing changes. Customers the table does
-    not hold (removed since) are passed over."""
+    """The rows of ``customers`` whose consent ``said`` withdraws (granted now, and an opt-out
+    at or after the consent was given, or the consent's time unknown: denied from the first
+    such opt-out on), as they are after it; ``None`` when nothing changes. Customers the table
+    does not hold (removed since) are passed over."""
     status = customers.consent_status.copy()
     stamps = customers.consent_at.copy()
     changed = np.zeros(len(customers), dtype=np.bool_)
@@ -64,21 +69,18 @@ def withdrawn(customers: CustomerTable, said: OptOuts) -> CustomerTable | None:
             continue
         column = consent_column(channel)
         ids = list(who)
-        rows = customers.positions(ids)
-        known = rows >= 0
-        rows, times = rows[known], [who[i] for i, k in zip(ids, known, strict=True) if k]
-        live = status[rows, column] == _GRANTED
-        rows = rows[live]
-        status[rows, column] = _DENIED
-        stamps[rows, column] = np.asarray(
-            [
-                np.datetime64(t.replace(tzinfo=None), "s")
-                for t, k in zip(times, live, strict=True)
-                if k
-            ],
-            dtype="datetime64[s]",
-        )
-        changed[rows] = True
+        positions = customers.positions(ids)
+        for customer, row in zip(ids, positions.tolist(), strict=True):
+            if row < 0 or status[row, column] != _GRANTED:
+                continue
+            given = stamps[row, column]
+            times = [np.datetime64(t.replace(tzinfo=None), "s") for t in who[customer]]
+            since = [t for t in times if np.isnat(given) or t >= given]
+            if not since:
+                continue  # consent given again after the last opt-out
+            status[row, column] = _DENIED
+            stamps[row, column] = since[0]
+            changed[row] = True
     if not changed.any():
         return None
     after = replace(customers, consent_status=status, consent_at=stamps)

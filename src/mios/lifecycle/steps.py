@@ -3,8 +3,8 @@ review. Each is safe to run again after a crash: it finds what an earlier run wr
 record, actions already through the gate) and does not write it twice.
 
     plan     opt-outs written into consent; newest snapshot -> the playbook's agents -> proposals
-    decide   audiences resolved to customer rows, a forecaster, budgets and contact caps
-             -> one decision per proposal
+    decide   audiences resolved to customer rows, a forecaster, budgets, contact caps and
+             what earlier cycles sent (``contacts``) -> one decision per proposal
     review   each selected proposal -> an action (a message to an addressed audience holding
              out the playbook's ``experiments.holdout``) -> the reviewer -> Human Command
              (allowed, awaiting approval, or blocked)
@@ -37,6 +37,7 @@ from mios.errors import DomainError
 from mios.governance.audience import segment_mask
 from mios.governance.review import Reviewer
 from mios.governance.review_context import ReviewContext
+from mios.lifecycle.contacts import contact_denials, contact_history, with_denied
 from mios.lifecycle.forecasting import forecaster_for
 from mios.lifecycle.opt_outs import record_opt_outs
 from mios.lifecycle.services import CycleServices
@@ -139,26 +140,38 @@ def decide(
     services: CycleServices, cycle: Cycle, proposals: Sequence[Proposal]
 ) -> tuple[Decision, ...]:
     """The brain's decisions on the cycle's proposals, within the money the ledger has left
-    and the workspace's contact caps."""
+    and the workspace's contact caps. A message the contact policy would deny on what earlier
+    cycles sent (``contacts.contact_history``) is dropped before the brain, with the policy's
+    findings as its reasons."""
     snapshot = services.context.snapshot(cycle.snapshot_version)
     workspace = snapshot.workspace
     customers = snapshot.customers()
     now = services.clock()
     objective = playbook_named(workspace, cycle.playbook).serving(workspace.objective)
-    decisions = brain_decide(
+    # Messages the contact policy would deny on what earlier cycles sent never reach the
+    # brain: it selects a message whole, and its caps count one cycle only.
+    history = contact_history(services, snapshot, now)
+    denied = contact_denials(
         proposals,
+        ReviewContext(workspace, customers, snapshot.ledger, now, history),
+        services.checkers,
+    )
+    audiences = resolve_audiences(proposals, workspace, snapshot)
+    decided = brain_decide(
+        [p for p in proposals if p.id not in denied],
         forecaster=forecaster_for(
             snapshot,
             services.cycles.cells(),
             seed=services.seed,
             objective=objective.primary_kpi,
         ),
-        audiences=resolve_audiences(proposals, workspace, snapshot),
+        audiences={k: rows for k, rows in audiences.items() if k not in denied},
         population=len(customers),
         budget=budget_limits(snapshot, now),
         caps=contact_caps(workspace),
         now=now,
     )
+    decisions = with_denied(proposals, decided, denied, audiences, now)
     selected = sum(d.status is DecisionStatus.SELECTED for d in decisions)
     advance(
         services,
@@ -183,7 +196,14 @@ def review(
     book = playbook_named(snapshot.workspace, cycle.playbook)
     workspace = governed_workspace(snapshot.workspace, book)
     reviewer = Reviewer(workspace, services.checkers)
-    context = ReviewContext(workspace, snapshot.customers(), snapshot.ledger, services.clock())
+    now = services.clock()
+    context = ReviewContext(
+        workspace,
+        snapshot.customers(),
+        snapshot.ledger,
+        now,
+        contacts=contact_history(services, snapshot, now),
+    )
     by_id = {p.id: p for p in proposals}
     store = services.command.store
     refs = []

@@ -243,6 +243,26 @@ def test_pacing_speeds_up_a_slow_channel_and_slows_a_fast_one(world: World) -> N
         assert p.evidence[0].startswith(f"ledger:{p.channel}:2026-11-01")
 
 
+def test_pacing_reads_what_was_spent_not_what_a_running_budget_still_holds(
+    world: World,
+) -> None:
+    # A started budget holds the period's money and releases it as it is spent, so commits
+    # plus spend always add up to the whole budget; only the spend says how fast it goes.
+    ws = world[0]
+    budget = ws.empty_ledger().budget(ChannelName.PAID_SEARCH).amount
+    first = datetime(2026, 11, 1, 9, tzinfo=UTC)
+    spent = Money(Decimal(100_000), "USD")  # 77% with 78% of the period gone: on pace
+    ledger = (
+        ws.empty_ledger()
+        .commit(ChannelName.PAID_SEARCH, budget, first, "start-budget")
+        .spend(ChannelName.PAID_SEARCH, spent, NOW, "start-budget")
+        .release(ChannelName.PAID_SEARCH, spent, NOW, "start-budget")
+    )
+    ctx = context(world, ledger=ledger, forecasts=Curves(world[2], {}))
+    bids = [p for p in AdvertisingAgent().propose(ctx) if p.kind is ActionKind.ADJUST_BID]
+    assert [p.channel for p in bids] == []
+
+
 def test_pacing_does_not_speed_up_a_channel_that_loses_money_at_the_margin(
     world: World,
 ) -> None:

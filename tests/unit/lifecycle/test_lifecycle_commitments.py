@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,7 @@ from mios.domain.action import Action, ActionState
 from mios.domain.budget import EntryKind, LedgerEntry
 from mios.domain.channel import ChannelName
 from mios.domain.money import Money
+from mios.domain.outcome import Outcome, OutcomeKind
 from mios.domain.proposal import ActionKind, Audience, Content, Proposal
 from mios.errors import BudgetExceeded
 from mios.lifecycle import learning
@@ -168,3 +170,59 @@ def executing(action_id: str, kind: ActionKind, spend: str) -> Action:
     action.approve(now, by="test:approver")
     action.start(now)
     return action
+
+
+def test_spend_of_an_action_holding_nothing_is_drawn_from_the_running_budget() -> None:
+    # On paid media the market reports the day's spend under the action that last set what
+    # runs (an ad, a bid change), not under the set_budget that holds the period's money.
+    s = setup()
+    commit_spend(s.services, executing("budget", ActionKind.SET_BUDGET, "700"))
+    snapshot = s.services.context.snapshot()
+    at = s.services.clock()
+    spent = [LedgerEntry(EMAIL, EntryKind.SPEND, usd("50"), at, "ad", "outcome:ad-d1")]
+
+    booked = with_releases(snapshot, spent)
+
+    s.services.context.write(ContextChange(ledger_entries=booked), actor="test", reason="spend")
+    assert holding(s.services.context.snapshot(), "budget", EMAIL, at).amount == 650
+    assert position(s) == (Decimal("650.00"), Decimal(50), Decimal("300.00"))
+
+
+class _Racing:
+    """The context store, with another worker's write landing just before the first write
+    made through it (between that writer's read and its write)."""
+
+    def __init__(self, inner: Any, other: Callable[[], None]) -> None:
+        self._inner, self._other = inner, other
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def write(self, change: ContextChange, **kwargs: Any) -> Any:
+        other, self._other = self._other, lambda: None
+        other()
+        return self._inner.write(change, **kwargs)
+
+
+def test_spend_booked_while_a_new_budget_commits_releases_nothing_twice() -> None:
+    s = setup()
+    commit_spend(s.services, executing("old", ActionKind.SET_BUDGET, "700"))
+    at = s.services.clock()
+    spend = Outcome("o1", OutcomeKind.SPEND, at, "old", channel=EMAIL, value=usd("50"))
+    # A worker executing a new budget supersedes the old one while the measure step books.
+    racing = replace(
+        s.services,
+        context=_Racing(
+            s.services.context,
+            lambda: commit_spend(s.services, executing("new", ActionKind.SET_BUDGET, "600")),
+        ),
+    )
+
+    learning.book_spend(racing, [spend], "cycle-1")
+
+    snapshot = s.services.context.snapshot()
+    now = s.services.clock()
+    assert holding(snapshot, "old", EMAIL, now).amount == 0  # released once, not below zero
+    # The new budget is the period's: what the old one spent is drawn from it.
+    assert holding(snapshot, "new", EMAIL, now).amount == 550
+    assert position(s) == (Decimal("550.00"), Decimal(50), Decimal("400.00"))

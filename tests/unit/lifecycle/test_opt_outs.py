@@ -3,7 +3,7 @@ whoever unsubscribed or complained on a channel has that channel's consent withd
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -40,7 +40,7 @@ def test_unsubscribes_and_complaints_that_name_a_customer_and_a_consent_channel_
     found = opt_outs(
         [
             said(OutcomeKind.UNSUBSCRIBE, "C1", ChannelName.EMAIL, hours=5),
-            said(OutcomeKind.COMPLAINT, "C1", ChannelName.EMAIL, hours=2),  # the first counts
+            said(OutcomeKind.COMPLAINT, "C1", ChannelName.EMAIL, hours=2),  # earliest first
             said(OutcomeKind.COMPLAINT, "C2", ChannelName.SMS),
             said(OutcomeKind.DELIVERED, "C3", ChannelName.EMAIL),  # not an opt-out
             said(OutcomeKind.UNSUBSCRIBE, None, ChannelName.EMAIL),  # names nobody
@@ -49,8 +49,8 @@ def test_unsubscribes_and_complaints_that_name_a_customer_and_a_consent_channel_
         ]
     )
     assert found == {
-        ChannelName.EMAIL: {"C1": T0 + timedelta(hours=2)},
-        ChannelName.SMS: {"C2": T0},
+        ChannelName.EMAIL: {"C1": (T0 + timedelta(hours=2), T0 + timedelta(hours=5))},
+        ChannelName.SMS: {"C2": (T0,)},
     }
 
 
@@ -61,7 +61,7 @@ def test_only_granted_consent_is_withdrawn_and_only_on_the_channel_opted_out_of(
     yes, no = str(table.ids[granted[0]]), str(table.ids[other[0]])
     at = T0 + timedelta(days=3)
 
-    changed = withdrawn(table, {ChannelName.EMAIL: {yes: at, no: at, "gone": at}})
+    changed = withdrawn(table, {ChannelName.EMAIL: {yes: (at,), no: (at,), "gone": (at,)}})
 
     assert changed is not None
     assert changed.ids.tolist() == [yes]  # a customer no longer held is passed over
@@ -71,8 +71,43 @@ def test_only_granted_consent_is_withdrawn_and_only_on_the_channel_opted_out_of(
     before = table.positions([yes])[0]
     assert changed.consent_status[row, SMS] == table.consent_status[before, SMS]
     assert table.consent_status[before, EMAIL] == GRANTED  # the table itself is unchanged
-    assert withdrawn(table, {ChannelName.EMAIL: {no: at}}) is None
+    assert withdrawn(table, {ChannelName.EMAIL: {no: (at,)}}) is None
     assert withdrawn(table, {}) is None
+
+
+def test_consent_given_again_after_an_opt_out_stands_until_the_next_opt_out() -> None:
+    # The outcomes are kept for good, so every cycle reads an old opt-out again: it must not
+    # override consent the customer gave afterwards, but a later opt-out still does.
+    table = random_customers(50)
+    granted = np.flatnonzero(table.consent_status[:, EMAIL] == GRANTED)
+    again, twice = str(table.ids[granted[0]]), str(table.ids[granted[1]])
+    consent = T0 + timedelta(days=3)
+    table.consent_at[granted[:2], EMAIL] = np.datetime64(consent.replace(tzinfo=None), "s")
+    earlier, later = T0, T0 + timedelta(days=5)
+
+    said = opt_outs(
+        [
+            said_at(again, earlier),
+            said_at(twice, earlier),
+            said_at(twice, later),
+        ]
+    )
+    changed = withdrawn(table, said)
+
+    assert changed is not None
+    assert changed.ids.tolist() == [twice]
+    assert changed.consent_at[0, EMAIL] == np.datetime64(later.replace(tzinfo=None), "s")
+
+
+def said_at(customer: str, at: datetime) -> Outcome:
+    return Outcome(
+        f"u-{customer}-{at:%d}",
+        OutcomeKind.UNSUBSCRIBE,
+        at,
+        "a1",
+        customer_id=customer,
+        channel=ChannelName.EMAIL,
+    )
 
 
 def test_the_next_cycle_reads_consent_withdrawn_by_who_opted_out_of_the_last() -> None:

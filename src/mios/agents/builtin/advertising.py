@@ -12,8 +12,9 @@
   profit, times the margin of the offer the channel's ad carries (the offers' mean margin
   without an ad), so a channel whose sales pay back less than its spend is left idle. Not when
   people rejected running that budget before.
-- Pacing (``ADJUST_BID``): spend so far in the budget period (the ledger's commits and spend)
-  against the share of the period gone. Behind by more than a tenth: raise bids (unless the
+- Pacing (``ADJUST_BID``): spend so far in the budget period (the ledger's spend; not its
+  commitments, which a running budget holds for the rest of the period) against the share of
+  the period gone. Behind by more than a tenth: raise bids (unless the
   channel's marginal ROAS is below 1, where more spend loses money); ahead: lower them. The
   change is what brings the pace back, within the budget's ``max_change_pct``. Parameters:
   ``bid_change_pct`` and the same as a ``multiplier``. A channel the ledger holds nothing for
@@ -237,8 +238,10 @@ def _pace(ctx: AgentContext, channel: ChannelName) -> Proposal | None:
     begun = datetime.combine(start, time(), tzinfo=UTC)
     length = timedelta(days=(end - start).days)
     elapsed = (ctx.now - begun) / length
-    position = ctx.ledger.position(channel, ctx.now)
-    used = float((position.committed + position.spent).amount / budget.amount.amount)
+    # Spend alone: a running budget holds the rest of its period until it is spent, so
+    # commitments plus spend would read as the whole budget used on every day of the period.
+    spent = ctx.ledger.position(channel, ctx.now).spent
+    used = float(spent.amount / budget.amount.amount)
     if elapsed <= 0.05:
         return None  # too early in the period to read a pace
     pace = used / elapsed
@@ -251,7 +254,7 @@ def _pace(ctx: AgentContext, channel: ChannelName) -> Proposal | None:
     if change > 0 and marginal is not None and marginal.mean < 1.0:
         return None  # behind, but each more unit of spend returns less than it costs
     remaining_days = (1.0 - elapsed) * length.days
-    daily = float((position.committed + position.spent).amount) / (elapsed * length.days)
+    daily = float(spent.amount) / (elapsed * length.days)
     extra = daily * remaining_days * change / 100
     direction = "speed up" if change > 0 else "slow down"
     rationale = (
