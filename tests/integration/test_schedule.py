@@ -193,6 +193,24 @@ def test_a_next_cycle_already_queued_makes_a_fire_skip(lifecycle: Lifecycle) -> 
     assert gone.skipped == "the playbook is no longer in the context"
 
 
+def test_a_fire_after_a_cycle_that_failed_for_good_says_so(
+    lifecycle: Lifecycle, clock: Clock
+) -> None:
+    stuck = Cycle(f"cycle-{PLAYBOOK}-1", PLAYBOOK, 1, 1, started_at=clock.now)
+    stuck.advance(CycleStage.EXECUTE, clock.now)
+    lifecycle.services.cycles.save(stuck)
+
+    def failed(workflow: str) -> str | None:
+        return "ERROR" if workflow == stuck.id else None
+
+    fire = pick(lifecycle.services, PLAYBOOK, MONDAY_7, failed)
+
+    assert fire.skipped == (
+        f"cycle-{PLAYBOOK}-1 has not finished (it is at execute); its workflow ended ERROR, "
+        "so no later fire starts a cycle either"
+    )
+
+
 def test_the_worker_loop_ticks_the_scheduler_in_a_thread(workspace: Path, clock: Clock) -> None:
     lifecycle = opened(workspace, clock)
     heard: list[Fired] = []

@@ -117,6 +117,15 @@ def with_releases(
     return tuple(out)
 
 
+def replaceable(snapshot: ContextSnapshot, channel: ChannelName, at: datetime) -> Money:
+    """What the running ``set_budget`` actions on ``channel`` hold in the period holding ``at``:
+    money a new budget there would take over (committing it releases theirs), so it is room for
+    that new budget, not money spent."""
+    currency = snapshot.ledger.budget(channel).amount.currency
+    held = (holding(snapshot, a, channel, at) for a in _running_budgets(snapshot, channel, at))
+    return sum((h for h in held if h.amount > 0), Money.zero(currency))
+
+
 def _running_budgets(snapshot: ContextSnapshot, channel: ChannelName, at: datetime) -> list[str]:
     """The ``set_budget`` actions committed on ``channel`` in the period holding ``at``, the
     newest first."""

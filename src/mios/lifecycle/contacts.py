@@ -19,11 +19,15 @@ loop's sends executed in the unsubscribe cooldown plus the longest measurement w
 workspace's playbooks (an unsubscribe is reported within its send's window); channels that
 report unsubscribes only as counts leave it NaT. ``ignored_in_row`` stays 0: the loop measures
 opens and clicks per segment, not per customer, so it cannot tell who ignored a message.
+
+``reachable_now`` leaves out of a message the customers it lists whom the contact policy would
+deny now, so one unsubscribed customer among those listed no longer costs the whole message.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -36,9 +40,11 @@ from mios.domain.categorical import MISSING
 from mios.domain.channel import ChannelName
 from mios.domain.customer_table import CustomerTable
 from mios.domain.governance import Finding, FindingSeverity
+from mios.domain.guardrails import ContactPolicy
 from mios.domain.outcome import OutcomeKind
 from mios.domain.proposal import ActionKind, Decision, DecisionStatus, Proposal
 from mios.governance.audience import recipients
+from mios.governance.checkers.contact_policy import denied_mask
 from mios.governance.review_context import Checker, ContactHistory, ReviewContext
 from mios.lifecycle.services import CycleServices
 from mios.types import IntArray, TimeArray
@@ -47,6 +53,8 @@ WEEK = timedelta(days=7)
 #: The id of the checker whose verdict on a message the history changes.
 CONTACT_POLICY = "contact-policy"
 _SENT = frozenset({ActionState.EXECUTED, ActionState.MEASURED})
+#: The parameter that says how many listed customers ``reachable_now`` left out of a message.
+LEFT_OUT = "left_out_for_contact_policy"
 
 
 def contact_history(
@@ -143,6 +151,61 @@ def last_unsubscribe(
     )
     last[rows[known]] = stamps[known]
     return last
+
+
+def reachable_now(
+    proposal: Proposal,
+    history: ContactHistory,
+    customers: CustomerTable,
+    policy: ContactPolicy,
+    now: datetime,
+) -> Proposal:
+    """``proposal`` without the customers it lists whom ``policy`` would deny a message on its
+    channel now (in a cooldown, or past a daily or weekly cap with this message), their count
+    in ``parameters[LEFT_OUT]`` (the action carries its proposal's parameters, not its
+    rationale, so the count stays with what people approve); otherwise as it is.
+
+    Only listed customers are left out: a segment is the platform's to target, and its members
+    stay for the review to judge. A message that would list nobody is kept as it is, so the
+    policy denies it whole and says why. Listed ids the table does not hold stay for the review
+    to name."""
+    audience = proposal.audience
+    channel = proposal.channel
+    if (
+        proposal.kind is not ActionKind.SEND_MESSAGE
+        or channel is None
+        or not channel.addresses_customers
+        or audience is None
+        or not audience.customer_ids
+    ):
+        return proposal
+    rows = customers.positions(list(audience.customer_ids))
+    known = rows >= 0
+    denied = np.zeros(len(rows), dtype=np.bool_)
+    denied[known] = denied_mask(channel, rows[known], policy, history, now)
+    left_out = int(denied.sum())
+    if not left_out or (left_out == len(rows) and audience.segment_id is None):
+        return proposal
+    kept = tuple(c for c, d in zip(audience.customer_ids, denied.tolist(), strict=True) if not d)
+    return replace(
+        proposal,
+        audience=replace(audience, customer_ids=kept),
+        parameters={**proposal.parameters, LEFT_OUT: left_out},
+    )
+
+
+def reachable(
+    proposals: Iterable[Proposal], context: ReviewContext, checkers: Iterable[Checker]
+) -> tuple[Proposal, ...]:
+    """``reachable_now`` of each of ``proposals`` on ``context`` when the contact policy is
+    among ``checkers`` and ``context`` has a history; otherwise the proposals as they are."""
+    history = context.contacts
+    if history is None or not any(c.id == CONTACT_POLICY for c in checkers):
+        return tuple(proposals)
+    policy = context.workspace.guardrails.contact
+    return tuple(
+        reachable_now(p, history, context.customers, policy, context.now) for p in proposals
+    )
 
 
 def contact_denials(

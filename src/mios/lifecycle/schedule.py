@@ -47,7 +47,8 @@ log = logging.getLogger(__name__)
 
 #: How long a tick waits for a fire's outcome (the fire itself takes a step and an enqueue).
 FIRE_WAIT = 30.0
-_FINISHED = frozenset({"SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"})
+_FAILED = frozenset({"ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"})
+_FINISHED = _FAILED | {"SUCCESS"}
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,12 @@ def pick(
     last = services.cycles.last_number(playbook)
     previous = services.cycles.get(cycle_id(playbook, last)) if last else None
     if previous is not None and not previous.is_done:
-        return _skip(fire, f"{previous.id} has not finished (it is at {previous.stage})")
+        reason = f"{previous.id} has not finished (it is at {previous.stage})"
+        ended = status(previous.id)
+        if ended in _FAILED:
+            # Said on every fire: the playbook runs no more cycles until someone looks.
+            reason += f"; its workflow ended {ended}, so no later fire starts a cycle either"
+        return _skip(fire, reason)
     following = cycle_id(playbook, last + 1)
     found = status(following)
     if found is not None:

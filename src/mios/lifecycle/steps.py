@@ -37,7 +37,8 @@ from mios.errors import DomainError
 from mios.governance.audience import segment_mask
 from mios.governance.review import Reviewer
 from mios.governance.review_context import ReviewContext
-from mios.lifecycle.contacts import contact_denials, contact_history, with_denied
+from mios.lifecycle.commitments import replaceable
+from mios.lifecycle.contacts import contact_denials, contact_history, reachable, with_denied
 from mios.lifecycle.forecasting import forecaster_for
 from mios.lifecycle.opt_outs import record_opt_outs
 from mios.lifecycle.services import CycleServices
@@ -142,20 +143,20 @@ def decide(
     """The brain's decisions on the cycle's proposals, within the money the ledger has left
     and the workspace's contact caps. A message the contact policy would deny on what earlier
     cycles sent (``contacts.contact_history``) is dropped before the brain, with the policy's
-    findings as its reasons."""
+    findings as its reasons, once the customers it lists whom the policy would deny are left
+    out (``contacts.reachable_now``); ``review`` leaves out the same."""
     snapshot = services.context.snapshot(cycle.snapshot_version)
     workspace = snapshot.workspace
     customers = snapshot.customers()
     now = services.clock()
     objective = playbook_named(workspace, cycle.playbook).serving(workspace.objective)
     # Messages the contact policy would deny on what earlier cycles sent never reach the
-    # brain: it selects a message whole, and its caps count one cycle only.
+    # brain: it selects a message whole, and its caps count one cycle only. Listed customers
+    # it would deny are left out first, so the brain sizes the message that will be reviewed.
     history = contact_history(services, snapshot, now)
-    denied = contact_denials(
-        proposals,
-        ReviewContext(workspace, customers, snapshot.ledger, now, history),
-        services.checkers,
-    )
+    contacts = ReviewContext(workspace, customers, snapshot.ledger, now, history)
+    proposals = reachable(proposals, contacts, services.checkers)
+    denied = contact_denials(proposals, contacts, services.checkers)
     audiences = resolve_audiences(proposals, workspace, snapshot)
     decided = brain_decide(
         [p for p in proposals if p.id not in denied],
@@ -214,6 +215,8 @@ def review(
         made = action_id(cycle.id, proposal.id)
         action = store.action(made)
         if action is None:
+            # As in decide: the action people approve leaves out whom the policy would deny.
+            (proposal,) = reachable((proposal,), context, services.checkers)
             # The experiment is the action: one holdout per message, named by its id.
             action = Action.from_proposal(
                 holding_out(proposal, made, book.experiment_holdout), made
@@ -312,11 +315,13 @@ def resolve_audiences(
 
 
 def budget_limits(snapshot: ContextSnapshot, now: datetime) -> BudgetLimits:
-    """What the ledger has left per channel this budget period (never below zero)."""
+    """What the ledger has left per channel this budget period (never below zero), counting as
+    left what a running budget holds: a new ``set_budget`` there replaces it, and without this
+    a budget once running would leave no room to change it until the period ends."""
     ledger = snapshot.ledger
     available: dict[ChannelName, Money] = {}
     for channel in ledger.budgets:
-        left = ledger.position(channel, now).available
+        left = ledger.position(channel, now).available + replaceable(snapshot, channel, now)
         available[channel] = left if not left.is_negative() else Money(Decimal(0), left.currency)
     return BudgetLimits(per_channel=available)
 

@@ -43,9 +43,10 @@ import numpy as np
 from mios.domain.action import Action
 from mios.domain.channel import CONSENT_CHANNELS, ChannelName
 from mios.domain.customer_table import CustomerTable
+from mios.domain.holdout import holdout_of
 from mios.domain.outcome import Outcome, OutcomeKind
 from mios.domain.proposal import ActionKind, Content
-from mios.errors import MarketError
+from mios.errors import DomainError, MarketError
 from mios.sim.draws import hash_uniform, order_value_draws
 from mios.sim.events import ORGANIC, Books, Emitter, Execution, incident
 from mios.sim.media import AdPool, MediaDesk, Piece
@@ -61,7 +62,6 @@ from mios.types import BoolArray, IntArray
 
 Detail = Literal["aggregate", "customer"]
 
-_MAX_HOLDOUT = 0.9
 
 
 @dataclass(frozen=True)
@@ -604,17 +604,10 @@ def _consent_column(channel: ChannelName) -> int:
 
 
 def _holdout(action: Action) -> tuple[float, str]:
-    share = action.parameters.get("holdout_share", 0.0)
-    if (
-        not isinstance(share, int | float)
-        or isinstance(share, bool)
-        or not 0 <= share <= _MAX_HOLDOUT
-    ):
-        raise MarketError(
-            f"action {action.id}: parameters.holdout_share must be a number from 0 to "
-            f"{_MAX_HOLDOUT}"
-        )
-    experiment = action.parameters.get("experiment_id", action.id)
-    if not isinstance(experiment, str) or not experiment.strip():
-        raise MarketError(f"action {action.id}: parameters.experiment_id must be a non-empty text")
-    return float(share), experiment
+    """The share to hold out and the experiment's id (the market draws who, with its seed);
+    ``MarketError`` for a malformed parameter, as for any action the market refuses."""
+    try:
+        found = holdout_of(action.id, action.parameters)
+    except DomainError as exc:
+        raise MarketError(str(exc)) from exc
+    return (0.0, action.id) if found is None else (found.share, found.experiment_id)

@@ -21,7 +21,7 @@ from mios.domain.money import Money
 from mios.domain.outcome import Outcome, OutcomeKind
 from mios.domain.proposal import ActionKind, Audience, Content, Proposal
 from mios.errors import BudgetExceeded
-from mios.lifecycle import learning
+from mios.lifecycle import learning, steps
 from mios.lifecycle.commitments import commit_spend, holding, with_releases
 from mios.lifecycle.execution import execute_action
 from mios.lifecycle.inline import run_cycle_inline
@@ -226,3 +226,18 @@ def test_spend_booked_while_a_new_budget_commits_releases_nothing_twice() -> Non
     # The new budget is the period's: what the old one spent is drawn from it.
     assert holding(snapshot, "new", EMAIL, now).amount == 550
     assert position(s) == (Decimal("550.00"), Decimal(50), Decimal("400.00"))
+
+
+def test_a_running_budget_leaves_room_for_the_budget_that_replaces_it() -> None:
+    s = setup()
+    commit_spend(s.services, executing("running", ActionKind.SET_BUDGET, "700"))
+    commit_spend(s.services, executing("send", ActionKind.SEND_MESSAGE, "100"))
+    snapshot = s.services.context.snapshot()
+
+    limits = steps.budget_limits(snapshot, s.services.clock())
+
+    # 200 unheld, plus the 700 the running budget holds (a new budget takes it over); the
+    # send's 100 is spoken for.
+    assert limits.per_channel[EMAIL] == usd("900.00")
+    commit_spend(s.services, executing("replacing", ActionKind.SET_BUDGET, "900"))
+    assert position(s) == (Decimal("1000.00"), Decimal(0), Decimal("0.00"))

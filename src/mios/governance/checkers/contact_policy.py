@@ -7,23 +7,25 @@ already got one today. A customer who unsubscribed in the last
 messages in a row, is not messaged. ``ContactHistory`` holds no send times, so the ignore
 cooldown ends when its producer resets ``ignored_in_row`` after ``cooldown_after_ignored_days``.
 Reviewed without a history (``ReviewContext.contacts`` is ``None``), the check still runs, on
-this message alone, and says so in a warning.
+this message alone, and says so in a warning. ``denied_mask`` gives the same verdict per
+customer, so a caller can leave out whom the policy denies instead of losing the message.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC
+from datetime import UTC, datetime
 
 import numpy as np
 
 from mios.domain.action import Action
+from mios.domain.channel import ChannelName
 from mios.domain.governance import Finding, FindingSeverity
-from mios.domain.guardrails import ContactCaps
+from mios.domain.guardrails import ContactCaps, ContactPolicy
 from mios.domain.proposal import ActionKind
 from mios.governance.checkers.reach import about_customers, reached
 from mios.governance.review_context import Check, ContactHistory, ReviewContext
-from mios.types import IntArray, StrArray
+from mios.types import BoolArray, IntArray
 
 
 class ContactPolicyChecker:
@@ -54,54 +56,74 @@ class ContactPolicyChecker:
                     FindingSeverity.WARN,
                 )
             )
-        caps = policy.per_channel.get(channel)
-        if caps is not None:
-            findings += _over_caps(
-                caps,
-                _sent(history.today.get(channel), rows),
-                _sent(history.week.get(channel), rows),
-                f"{channel} messages",
-                "contact-policy/channel",
-                ids,
-                rows,
-            )
-        findings += _over_caps(
-            policy.all_channels,
-            _total(history.today.values(), rows),
-            _total(history.week.values(), rows),
-            "messages on all channels",
-            "contact-policy/all-channels",
-            ids,
-            rows,
-        )
-        days = policy.cooldown_after_unsubscribe_days
-        if days > 0:
-            now = np.datetime64(context.now.astimezone(UTC).replace(tzinfo=None), "s")
-            last = history.last_unsubscribe[rows]
-            # NaT compares False, so customers who never unsubscribed are never in cooldown.
-            recent = last > now - np.timedelta64(days, "D")
-            if recent.any():
-                findings.append(
-                    about_customers(
-                        "contact-policy/unsubscribe-cooldown",
-                        f"unsubscribed less than {days} days ago",
-                        ids,
-                        rows[recent],
-                    )
-                )
-        ignored = history.ignored_in_row[rows] >= policy.ignored_messages_before_cooldown
-        if ignored.any():
-            findings.append(
-                about_customers(
-                    "contact-policy/ignored-cooldown",
-                    f"ignored the last {policy.ignored_messages_before_cooldown} or more "
-                    f"messages in a row (cooling down for {policy.cooldown_after_ignored_days} "
-                    "days)",
-                    ids,
-                    rows[ignored],
-                )
-            )
+        for rule, what, denied in denials(channel, rows, policy, history, context.now):
+            if denied.any():
+                findings.append(about_customers(rule, what, ids, rows[denied]))
         return Check(tuple(findings))
+
+
+def denied_mask(
+    channel: ChannelName,
+    rows: IntArray,
+    policy: ContactPolicy,
+    history: ContactHistory,
+    now: datetime,
+) -> BoolArray:
+    """Per customer of ``rows``: whether the policy denies them one more message on
+    ``channel`` now, by any of its rules (what ``ContactPolicyChecker`` denies, per customer)."""
+    denied = np.zeros(len(rows), dtype=np.bool_)
+    for _rule, _what, mask in denials(channel, rows, policy, history, now):
+        denied |= mask
+    return denied
+
+
+def denials(
+    channel: ChannelName,
+    rows: IntArray,
+    policy: ContactPolicy,
+    history: ContactHistory,
+    now: datetime,
+) -> list[tuple[str, str, BoolArray]]:
+    """Each rule of the policy that applies, as (rule id, what it says of a customer, which of
+    ``rows`` it denies), in the order the checker reports them."""
+    found: list[tuple[str, str, BoolArray]] = []
+    caps = policy.per_channel.get(channel)
+    if caps is not None:
+        found += _over_caps(
+            caps,
+            _sent(history.today.get(channel), rows),
+            _sent(history.week.get(channel), rows),
+            f"{channel} messages",
+            "contact-policy/channel",
+        )
+    found += _over_caps(
+        policy.all_channels,
+        _total(history.today.values(), rows),
+        _total(history.week.values(), rows),
+        "messages on all channels",
+        "contact-policy/all-channels",
+    )
+    days = policy.cooldown_after_unsubscribe_days
+    if days > 0:
+        at = np.datetime64(now.astimezone(UTC).replace(tzinfo=None), "s")
+        # NaT compares False, so customers who never unsubscribed are never in cooldown.
+        recent = history.last_unsubscribe[rows] > at - np.timedelta64(days, "D")
+        found.append(
+            (
+                "contact-policy/unsubscribe-cooldown",
+                f"unsubscribed less than {days} days ago",
+                recent,
+            )
+        )
+    found.append(
+        (
+            "contact-policy/ignored-cooldown",
+            f"ignored the last {policy.ignored_messages_before_cooldown} or more "
+            f"messages in a row (cooling down for {policy.cooldown_after_ignored_days} days)",
+            history.ignored_in_row[rows] >= policy.ignored_messages_before_cooldown,
+        )
+    )
+    return found
 
 
 def _sent(counts: IntArray | None, rows: IntArray) -> IntArray:
@@ -116,26 +138,17 @@ def _total(per_channel: Iterable[IntArray], rows: IntArray) -> IntArray:
 
 
 def _over_caps(
-    caps: ContactCaps,
-    today: IntArray,
-    week: IntArray,
-    what: str,
-    rule: str,
-    ids: StrArray,
-    rows: IntArray,
-) -> list[Finding]:
-    findings = []
+    caps: ContactCaps, today: IntArray, week: IntArray, what: str, rule: str
+) -> list[tuple[str, str, BoolArray]]:
+    found = []
     for period, cap, sent in (("day", caps.day, today), ("week", caps.week, week)):
-        if cap is None:
-            continue
-        over = sent + 1 > cap
-        if over.any():
-            findings.append(
-                about_customers(
+        if cap is not None:
+            # This message counts as one more for every recipient.
+            found.append(
+                (
                     f"{rule}-{period}",
                     f"past the limit of {cap} {what} a {period} with this one",
-                    ids,
-                    rows[over],
+                    sent + 1 > cap,
                 )
             )
-    return findings
+    return found
