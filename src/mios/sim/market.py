@@ -63,7 +63,6 @@ from mios.types import BoolArray, IntArray
 Detail = Literal["aggregate", "customer"]
 
 
-
 @dataclass(frozen=True)
 class _Holdout:
     action_id: str
