@@ -307,7 +307,8 @@ def next_cycles(
     from rich.table import Table
 
     from mios.bootstrap import utc_now
-    from mios.cli.lifecycle_open import next_fire_rows, utc_option
+    from mios.cli.lifecycle_open import next_fire_rows
+    from mios.cli.output import utc_option
 
     since = utc_now() if after is None else utc_option(after, "--after")
     with _stores(ctx) as stores:

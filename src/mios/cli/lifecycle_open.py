@@ -217,20 +217,6 @@ def next_fire_rows(playbooks: Iterable[Playbook], after: datetime) -> list[dict[
     return rows
 
 
-def utc_option(text: str, option: str) -> datetime:
-    """An ISO 8601 time given on the command line, with its offset (``Z`` for UTC)."""
-    from mios.domain.clock import require_utc
-    from mios.errors import InputError
-
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise InputError.at(f"{text!r} is not an ISO 8601 time", field=option) from None
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise InputError.at(f"{text!r} has no offset; add Z for UTC", field=option)
-    return require_utc(at, option)
-
-
 def default_executor_id() -> str:
     """Unique per worker process: the host, the process and a random part."""
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"

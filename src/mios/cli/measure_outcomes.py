@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from mios.cli.output import handles_errors, print_json, state, stdout
+from mios.cli.output import handles_errors, print_json, state, stdout, utc_option
 
 if TYPE_CHECKING:
     from mios.context.store import ContextSnapshot
@@ -165,7 +165,7 @@ def kpis(
     from mios.measure.pacing import pacing, spend_in_period
 
     workspace = state(ctx).workspace
-    end = _time(until, "--until") if until else utc_now()
+    end = utc_option(until, "--until") if until else utc_now()
     window = Window.ending(end, days)
     snapshot = _snapshot(workspace)
     shop = snapshot.workspace
@@ -192,18 +192,6 @@ def kpis(
         print_json(result)
     else:
         _render(result)
-
-
-def _time(text: str, option: str) -> datetime:
-    from mios.errors import InputError
-
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise InputError.at(f"{text!r} is not an ISO 8601 time", field=option) from None
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise InputError.at(f"{text!r} has no offset; add Z for UTC", field=option)
-    return at
 
 
 def _midnight(day: Any) -> datetime:

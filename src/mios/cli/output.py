@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -16,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
+from mios.domain.clock import require_utc
 from mios.errors import AccessDenied, InputError, MiosError
 
 EXIT_FAILURE = 1
@@ -94,3 +96,14 @@ def progress_bar(description: str, *, enabled: bool) -> Iterator[Callable[[int, 
             bar.update(task, completed=done, total=total)
 
         yield update
+
+
+def utc_option(text: str, option: str) -> datetime:
+    """An ISO 8601 time given on the command line, with its offset (``Z`` for UTC)."""
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError.at(f"{text!r} is not an ISO 8601 time", field=option) from None
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise InputError.at(f"{text!r} has no offset; add Z for UTC", field=option)
+    return require_utc(at, option)
